@@ -1,0 +1,34 @@
+# Two commands do all the set-up: `make run` and `make test`. Both install into .venv first.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test evals clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# torch first and pinned: an unpinned torch would pull several GB of CUDA packages.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/rag setup
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	$(BIN)/rag ingest
+	$(BIN)/rag chat
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+evals: setup
+	$(BIN)/rag ingest
+	$(BIN)/python evals/seed_eval.py --llm local --show-failures
+
+clean:
+	rm -rf .rag-index .pytest_cache

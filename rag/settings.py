@@ -1,0 +1,61 @@
+"""One settings object for the whole engine.
+
+Precedence: a CLI flag beats an environment variable (``RAG_*``), which beats the default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the pipeline, read from ``RAG_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
+
+    corpus: Path = Field(Path("corpus"), description="Folder of articles ingested by default.")
+    index_dir: Path = Field(Path(".rag-index"), description="Where Chroma and BM25 data live.")
+    collection: str = Field("news", description="Chroma collection name.")
+    chroma_host: str | None = Field(None, description="Chroma server host; embedded if unset.")
+    chroma_port: int = Field(8000, description="Chroma server port.")
+
+    embedding_model: str = Field(
+        "packaged:all-MiniLM-L6-v2",
+        description="'packaged:all-MiniLM-L6-v2', a Hugging Face model name or a local folder.",
+    )
+    embedding_batch_size: int = Field(64, description="Chunks embedded per batch.")
+
+    chunk_size: int = Field(600, description="Target chunk length in characters.")
+    chunk_overlap: int = Field(100, description="Characters shared by neighbouring chunks.")
+
+    llm: str = Field(
+        "local",
+        description="Chat backend: local, gguf:PATH, ollama:MODEL, openai:MODEL or extractive.",
+    )
+    model_cache: Path = Field(
+        Path.home() / ".cache" / "newsrag",
+        description="Folder where the packaged GGUF model is assembled once.",
+    )
+    openai_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible API.")
+    ollama_base_url: str = Field("http://127.0.0.1:11434", description="Ollama server URL.")
+    llm_threads: int | None = Field(None, description="CPU threads for llama.cpp (all cores).")
+    llm_context: int = Field(2048, description="Context window of the local model, in tokens.")
+    llm_state_cache_mb: int = Field(512, description="RAM for cached llama.cpp prompt states.")
+    refusal_threshold: float = Field(
+        0.03, description="Refuse when the local model's probability of refusing is above this."
+    )
+    max_answer_tokens: int = Field(60, description="Upper bound on generated answer tokens.")
+
+    top_k: int = Field(6, description="Passages retrieved per question, narrowed by focus.")
+    context_chars: int = Field(
+        600, description="Characters of best-matching sentences given to the chat model."
+    )
+    candidate_k: int = Field(20, description="Candidates each retriever returns before fusion.")
+    rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant.")
+    max_question_chars: int = Field(2000, description="Longer questions are truncated.")
+    extractive_min_score: float = Field(
+        0.35, description="Minimum question-sentence similarity for an extractive answer."
+    )

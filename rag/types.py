@@ -1,0 +1,79 @@
+"""The records that flow between stages: load -> clean -> chunk -> index -> retrieve -> answer."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Article:
+    """One news article. ``text`` is raw after loading and cleaned after ``clean``."""
+
+    doc_id: str
+    source: str
+    text: str
+    title: str = ""
+    date: str = ""
+    content_hash: str = ""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of a cleaned article; ``start``/``end`` are offsets into the article text."""
+
+    chunk_id: str
+    doc_id: str
+    text: str
+    start: int
+    end: int
+    title: str = ""
+    date: str = ""
+    source: str = ""
+    content_hash: str = ""
+
+    def metadata(self) -> dict[str, Any]:
+        """Metadata stored beside the chunk in Chroma (scalars only)."""
+        meta = asdict(self)
+        del meta["text"], meta["chunk_id"]
+        return meta
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A passage that supports the answer, numbered as its ``[n]`` marker."""
+
+    n: int
+    doc_id: str
+    title: str
+    date: str
+    source: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass
+class Reply:
+    """What ``rag ask`` returns; ``to_dict`` is the JSON machine interface."""
+
+    question: str
+    answer: str
+    short_answer: str = ""
+    abstained: bool = False
+    citations: list[Citation] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    standalone_question: str = ""
+    notes: list[str] = field(default_factory=list)
+    closest: list[Chunk] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The public JSON object; internal fields are left out."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "short_answer": self.short_answer,
+            "abstained": self.abstained,
+            "citations": [asdict(c) for c in self.citations],
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+        }

@@ -1,0 +1,45 @@
+"""The real local model (Qwen2.5-Coder-1.5B via llama.cpp) answering over the seed article."""
+
+import pytest
+
+from rag.cite import fold
+
+pytestmark = pytest.mark.llm
+
+
+def test_militias_are_named_and_cited(local_assistant):
+    reply = local_assistant.ask("Which militias were struck?")
+    assert not reply.abstained
+    answer = fold(reply.answer)
+    assert "sayyid al-shuhada" in answer and "hezbollah" in answer
+    assert reply.citations
+    cited = fold(" ".join(c.text for c in reply.citations))
+    assert "sayyid al-shuhada" in cited and "hezbollah" in cited
+    assert "[1]" in reply.answer
+    assert reply.short_answer
+
+
+def test_question_the_article_does_not_answer_is_refused(local_assistant):
+    reply = local_assistant.ask("Who won the 2020 World Cup?")
+    assert reply.abstained
+    assert reply.answer.startswith("The articles don't say")
+    assert reply.citations == [] and reply.short_answer == ""
+
+
+def test_follow_up_uses_the_conversation(local_assistant):
+    first = local_assistant.ask("Who is Saeed Khatibzadeh?")
+    assert "spokesman" in first.answer.lower()
+    second = local_assistant.ask(
+        "What did he say about the United States?", [(first.question, first.answer)]
+    )
+    assert "khatibzadeh" in second.standalone_question.lower()
+    assert not second.abstained
+    assert "disrupt" in second.answer.lower()
+
+
+def test_streaming_yields_text_then_the_reply(local_assistant):
+    parts = list(local_assistant.stream("How many U.S. troops remain in Iraq?"))
+    *pieces, reply = parts
+    assert pieces and all(isinstance(p, str) for p in pieces)
+    assert "2,500" in "".join(pieces)
+    assert "2,500" in reply.answer and reply.citations

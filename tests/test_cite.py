@@ -1,0 +1,55 @@
+from rag.cite import cited_numbers, strip_markers, support, verify_citations
+from rag.types import Chunk
+
+
+def passage(text: str, n: int = 0) -> Chunk:
+    return Chunk(f"c{n}", "doc", text, 100 * n, 100 * n + len(text), "Title", "2021-06-28", "a.txt")
+
+
+PASSAGES = [
+    passage("The Pentagon said the strikes were meant to send a message.", 0),
+    passage("The two militias, Kata’ib Sayyid al-Shuhada and Kata’ib Hezbollah, were targeted.", 1),
+    passage("About 2,500 U.S. troops remain in Iraq.", 2),
+]
+
+
+def test_markers_are_parsed_in_order_without_repeats():
+    assert cited_numbers("A [2] and B [1, 3] and again [2].") == [2, 1, 3]
+    assert strip_markers("Troops remain [3].") == "Troops remain."
+
+
+def test_supported_citation_is_kept_and_renumbered():
+    cited = verify_citations("About 2,500 troops remain [3].", "2,500", PASSAGES, "How many troops?")
+    assert cited.supported
+    assert cited.answer == "About 2,500 troops remain [1]."
+    assert [(c.n, c.text) for c in cited.citations] == [(1, PASSAGES[2].text)]
+    assert cited.citations[0].start == 200
+
+
+def test_wrong_number_is_replaced_by_the_supporting_passage():
+    answer = "Kata'ib Sayyid al-Shuhada and Kata'ib Hezbollah were struck [1]."
+    cited = verify_citations(answer, "Kata'ib Sayyid al-Shuhada and Kata'ib Hezbollah", PASSAGES)
+    assert cited.supported
+    assert cited.citations[0].text == PASSAGES[1].text
+
+
+def test_out_of_range_and_unsupported_markers_are_dropped():
+    cited = verify_citations("Troops number 2,500 [9][1][3].", "2,500", PASSAGES)
+    assert [c.text for c in cited.citations] == [PASSAGES[2].text]
+    assert "[9]" not in cited.answer and cited.answer.endswith("[1].")
+
+
+def test_unsupported_answer_gets_no_citation():
+    cited = verify_citations("Five hundred tanks were destroyed [1].", "500 tanks", PASSAGES)
+    assert not cited.supported and cited.citations == []
+
+
+def test_no_passages():
+    assert not verify_citations("Anything [1].", "anything", []).supported
+
+
+def test_support_ignores_question_words_and_quote_styles():
+    assert support("Kata'ib Hezbollah", "Kata’ib Hezbollah fighters") == 1.0
+    assert support("the militias", "one militia") == 1.0
+    assert support("Which militias were struck? Russia", "Russia", question="Which militias were struck?") == 1.0
+    assert support("Vienna", "Geneva talks") == 0.0

@@ -1,0 +1,85 @@
+"""The machine interface, through the real `rag` command in extractive mode."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import SEED_CORPUS
+
+RAG = str(Path(sys.executable).parent / "rag")
+REPLY_KEYS = {"question", "answer", "short_answer", "abstained", "citations", "timings"}
+CITATION_KEYS = {"n", "doc_id", "title", "date", "source", "text", "start", "end"}
+
+
+def rag(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([RAG, *args], input=stdin, capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory) -> str:
+    folder = str(tmp_path_factory.mktemp("cli") / "index")
+    done = rag("ingest", str(SEED_CORPUS), "--index-dir", folder)
+    assert done.returncode == 0, done.stderr
+    assert "1 added" in done.stdout
+    return folder
+
+
+def test_ask_before_ingest_fails_clearly(tmp_path):
+    done = rag("ask", "Anything?", "--index-dir", str(tmp_path / "none"), "--llm", "extractive")
+    assert done.returncode != 0
+    assert "run `rag ingest` first" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_reingest_reports_unchanged(index_dir):
+    done = rag("ingest", str(SEED_CORPUS), "--index-dir", index_dir)
+    assert "0 added, 0 updated, 1 unchanged" in done.stdout
+
+
+def test_ask_json(index_dir):
+    done = rag("ask", "Which militias were struck?", "--json", "--llm", "extractive", "--index-dir", index_dir)
+    assert done.returncode == 0, done.stderr
+    reply = json.loads(done.stdout)
+    assert set(reply) == REPLY_KEYS
+    assert not reply["abstained"]
+    assert "Kata’ib Hezbollah" in reply["answer"] and "[1]" in reply["answer"]
+    citation = reply["citations"][0]
+    assert set(citation) == CITATION_KEYS
+    article = SEED_CORPUS.joinpath(Path(citation["source"]).name).read_text()
+    assert citation["title"] == "Iraq Is Caught in the Middle as U.S. and Iran Spar on Its Soil"
+    assert citation["date"] == "2021-06-28"
+    assert citation["text"] in article
+    assert {"retrieve_s", "generate_s", "total_s"} <= set(reply["timings"])
+
+
+def test_empty_question_is_answered_politely(index_dir):
+    done = rag("ask", "   ", "--json", "--llm", "extractive", "--index-dir", index_dir)
+    assert done.returncode == 0
+    reply = json.loads(done.stdout)
+    assert reply["abstained"] and "question" in reply["answer"].lower()
+
+
+def test_jsonl_keeps_order_ids_and_conversations(index_dir):
+    lines = "\n".join([
+        json.dumps({"id": "q1", "question": "How many U.S. troops remain in Iraq?"}),
+        "this is not json",
+        json.dumps({"id": "c1", "turns": ["Who is Saeed Khatibzadeh?", "What did he say about the United States?"]}),
+        json.dumps({"id": "q2", "question": ""}),
+    ])
+    done = rag("ask", "--jsonl", "-", "--llm", "extractive", "--index-dir", index_dir, stdin=lines)
+    assert done.returncode == 0, done.stderr
+    out = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [o["id"] for o in out] == ["q1", None, "c1", "q2"]
+    assert "2,500" in out[0]["answer"]
+    assert "error" in out[1]
+    assert len(out[2]["turns"]) == 2
+    assert "disrupting the security of the region" in out[2]["answer"]
+    assert out[3]["abstained"]
+
+
+def test_unknown_backend_is_a_clear_error(index_dir):
+    done = rag("ask", "Q?", "--llm", "nonsense", "--index-dir", index_dir)
+    assert done.returncode != 0 and "Unknown --llm" in done.stderr
