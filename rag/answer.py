@@ -165,50 +165,70 @@ def stream_answer_text(tokens: Iterable[str]) -> Iterator[str]:
         yield buffer.rstrip()[emitted:]
 
 
-FOLLOW_UP_CUES = re.compile(
-    r"\b(he|him|his|she|her|hers|they|them|their|theirs|it|its|this|that|these|those|there|"
-    r"the (group|militia|man|woman|country|organi[sz]ation|company|person|agency|official)s?|"
-    r"the same|the former|the latter)\b",
+REFERRING = re.compile(
+    r"\b(he|him|his|she|her|hers|they|them|their|it|its|"
+    r"(?:that|this|the|these|those) (?:group|militia|man|woman|country|organi[sz]ation|company|"
+    r"person|agency|official|force|attack|strike|leader|spokesman|city)s?)\b",
     re.IGNORECASE,
 )
-CONDENSE_PROMPT = """Rewrite the follow-up question so it can be understood without the conversation.
-Replace pronouns such as "he", "it" or "that group" with the names they refer to.
-Reply with the rewritten question only."""
+POSSESSIVES = frozenset({"his", "her", "their", "its"})
+RESOLVE_PROMPT = """You resolve references in follow-up questions about news articles.
+Reply with the name or noun phrase the word refers to, copied from the conversation, and nothing else."""
+RESOLVE_EXAMPLE = (
+    "Conversation:\nUser: Who leads the city council?\nAssistant: Ana Ruiz leads the council.\n\n"
+    'In the follow-up question "What did she promise?", who or what is "she"?',
+    "Ana Ruiz",
+)
 
 
 def needs_condensing(question: str, history: Sequence[tuple[str, str]]) -> bool:
     """A follow-up needs rewriting when there is history and it refers back to it."""
     if not history:
         return False
-    short = len(words(question)) <= 3
-    return short or bool(FOLLOW_UP_CUES.search(question)) or fold(question).startswith(
-        ("and ", "what about", "how about", "why", "when")
+    return (
+        len(words(question)) <= 3
+        or bool(REFERRING.search(question))
+        or fold(question).startswith(("and ", "what about", "how about"))
     )
 
 
-def condense_messages(question: str, history: Sequence[tuple[str, str]]) -> list[BaseMessage]:
-    """Messages asking the model for a standalone version of ``question``."""
+def conversation_text(history: Sequence[tuple[str, str]], turns: int = 2) -> str:
+    """The last turns as plain lines, citation markers removed."""
     lines = []
-    for user, assistant in history[-3:]:
-        lines.append(f"User: {user}")
-        lines.append(f"Assistant: {assistant[:300]}")
+    for user, assistant in history[-turns:]:
+        lines += [f"User: {user}", f"Assistant: {strip_markers(assistant)[:300]}"]
+    return "\n".join(lines)
+
+
+def resolve_messages(question: str, word: str, history: Sequence[tuple[str, str]]) -> list[BaseMessage]:
+    """Messages asking what ``word`` in ``question`` refers to; one worked example first."""
+    ask = f'Conversation:\n{conversation_text(history)}\n\nIn the follow-up question "{question}", who or what is "{word}"?'
     return [
-        SystemMessage(CONDENSE_PROMPT),
-        HumanMessage("Conversation:\n" + "\n".join(lines) + f"\n\nFollow-up question: {question}"),
+        SystemMessage(RESOLVE_PROMPT),
+        HumanMessage(RESOLVE_EXAMPLE[0]),
+        AIMessage(RESOLVE_EXAMPLE[1]),
+        HumanMessage(ask),
     ]
 
 
-def clean_condensed(output: str, question: str) -> str:
-    """The model's rewrite, or the original question if the rewrite looks wrong."""
-    line = output.strip().split("\n")[0].strip().strip('"“”').strip()
-    line = re.sub(r"^(rewritten|standalone)( follow-up)? question:\s*", "", line, flags=re.IGNORECASE)
-    if not line or len(line) > 3 * len(question) + 200:
-        return question
+def substitute_reference(question: str, match: re.Match[str], referent: str) -> str:
+    """The question with the referring words replaced by ``referent`` (possessives keep 's)."""
+    word = match.group(0)
+    replacement = f"{referent}'s" if word.lower() in POSSESSIVES else referent
+    return question[: match.start()] + replacement + question[match.end() :]
+
+
+def clean_referent(output: str, history: Sequence[tuple[str, str]]) -> str:
+    """The model's referent if it is a short phrase found in the conversation, else ""."""
+    line = output.strip().split("\n")[0].strip().strip("\"“”'.").strip()
+    line = re.sub(r"^(it|he|she|they) (is|are|refers to)\s+", "", line, flags=re.IGNORECASE)
+    if not line or len(line.split()) > 8 or fold(line) not in fold(conversation_text(history)):
+        return ""
     return line
 
 
 def heuristic_condense(question: str, history: Sequence[tuple[str, str]]) -> str:
-    """Without a chat model: carry the previous question's words along for retrieval."""
+    """Without a usable rewrite: carry the previous question's words along for retrieval."""
     previous = history[-1][0] if history else ""
     return f"{question} ({previous})" if previous else question
 

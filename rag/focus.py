@@ -8,6 +8,7 @@ gives the model a short, sharp context and leaves citations pointing at exact ex
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,6 +20,16 @@ from rag.embed import Embedder
 from rag.types import Chunk
 
 LEXICAL_WEIGHT = 0.15
+NUMBER_WEIGHT = 0.1
+ASKS_FOR_NUMBER = re.compile(
+    r"\b(how (many|much|long|old|far|large)|what (year|percentage|number|share)|when)\b", re.IGNORECASE
+)
+HAS_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|thousands?|"
+    r"millions?|billions?|January|February|March|April|May|June|July|August|September|October|"
+    r"November|December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -33,7 +44,10 @@ class Sentence:
 
 
 def rank_sentences(question: str, passages: Sequence[Chunk], embedder: Embedder) -> list[Sentence]:
-    """All sentences of ``passages``, best first: cosine similarity plus shared content words."""
+    """All sentences of ``passages``, best first: cosine similarity plus shared content words.
+
+    A question asking "how many" or "when" also favours sentences that hold a number or a date.
+    """
     spans = [
         (i, start, end, chunk.text[start:end])
         for i, chunk in enumerate(passages)
@@ -48,6 +62,8 @@ def rank_sentences(question: str, passages: Sequence[Chunk], embedder: Embedder)
         [len(query_terms & set(content_terms(text))) / max(len(query_terms), 1) for *_, text in spans]
     )
     scores = similarity + LEXICAL_WEIGHT * overlap
+    if ASKS_FOR_NUMBER.search(question):
+        scores += NUMBER_WEIGHT * np.array([bool(HAS_NUMBER.search(text)) for *_, text in spans])
     ranked = sorted(range(len(spans)), key=lambda i: -scores[i])
     return [Sentence(*spans[i], score=float(scores[i])) for i in ranked]
 

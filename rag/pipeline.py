@@ -134,15 +134,22 @@ class Assistant:
         began = time.perf_counter()
         turn.standalone = turn.question
         if answering.needs_condensing(turn.question, turn.history):
-            if self.chat_model is None:
-                turn.standalone = answering.heuristic_condense(turn.question, turn.history)
-            else:
-                output = self.chat_model.invoke(
-                    answering.condense_messages(turn.question, turn.history)
-                )
-                turn.standalone = answering.clean_condensed(answering.to_text(output), turn.question)
+            turn.standalone = self._rewrite_follow_up(turn.question, turn.history)
         turn.timings["condense_s"] = time.perf_counter() - began
         return turn
+
+    def _rewrite_follow_up(self, question: str, history: History) -> str:
+        """Replace "he" or "that group" by what it refers to; otherwise add the last question."""
+        reference = answering.REFERRING.search(question)
+        if self.chat_model is None or reference is None:
+            return answering.heuristic_condense(question, history)
+        output = self.chat_model.invoke(
+            answering.resolve_messages(question, reference.group(0), history)
+        )
+        referent = answering.clean_referent(answering.to_text(output), history)
+        if not referent:
+            return answering.heuristic_condense(question, history)
+        return answering.substitute_reference(question, reference, referent)
 
     def _retrieve(self, turn: Turn | Reply) -> Turn | Reply:
         if isinstance(turn, Reply):

@@ -1,30 +1,59 @@
 import pytest
 
+import re
+
 from rag.answer import (
-    clean_condensed,
+    REFERRING,
+    clean_referent,
     needs_condensing,
     parse_draft,
+    short_answer,
     stream_answer_text,
+    substitute_reference,
 )
 from rag.pipeline import sanitize_question
 
 
-def test_parse_two_line_reply():
-    draft = parse_draft("ANSWER: About 2,500 troops remain [2].\nSHORT: about 2,500")
+def test_parse_answer_line():
+    draft = parse_draft("ANSWER: About 2,500 U.S. troops remain in Iraq [2].", "How many U.S. troops remain in Iraq?")
     assert not draft.refused
-    assert draft.answer == "About 2,500 troops remain [2]."
-    assert draft.short == "about 2,500"
+    assert draft.answer == "About 2,500 U.S. troops remain in Iraq [2]."
+    assert draft.short == "2,500"
+
+
+@pytest.mark.parametrize(
+    "answer,question,short",
+    [
+        ("Kata’ib Sayyid al-Shuhada and Kata’ib Hezbollah [1].", "Which militias were struck?",
+         "Kata’ib Sayyid al-Shuhada and Kata’ib Hezbollah"),
+        ("Vienna [2].", "Where are the talks?", "Vienna"),
+        ("Ebrahim Raisi became president in the recent elections in Iran [2].",
+         "Who became president in the recent elections in Iran?", "Ebrahim Raisi"),
+        ("He said the United States was disrupting the security of the region [1].",
+         "What did Saeed Khatibzadeh say about the United States?", "disrupting the security of the region"),
+    ],
+)
+def test_short_answer_is_the_new_information(answer, question, short):
+    assert short_answer(answer, question) == short
 
 
 @pytest.mark.parametrize("raw", ["NOT IN ARTICLES", "ANSWER: NOT IN ARTICLES", "",
-                                 "ANSWER: The passages do not mention it.\nSHORT: not mentioned"])
+                                 "ANSWER: The passages do not mention it."])
 def test_refusals(raw):
     assert parse_draft(raw).refused
 
 
-def test_stream_hides_labels_and_short_line():
+def test_stream_hides_the_label_and_anything_after_the_line():
     tokens = ["ANS", "WER", ": About", " 2,500", " troops", " [2]", ".", "\n", "SHORT", ": 2,500"]
-    assert "".join(stream_answer_text(iter(tokens))) == "About 2,500 troops [2]."
+    consumed = []
+
+    def source():
+        for token in tokens:
+            consumed.append(token)
+            yield token
+
+    assert "".join(stream_answer_text(source())) == "About 2,500 troops [2]."
+    assert consumed == tokens
 
 
 def test_stream_of_refusal_shows_nothing():
@@ -39,9 +68,29 @@ def test_follow_up_detection():
     assert not needs_condensing("How many troops remain in Iraq?", history)
 
 
-def test_condensed_output_is_cleaned():
-    assert clean_condensed('Rewritten question: "What did Khatibzadeh say?"\nextra', "q") == "What did Khatibzadeh say?"
-    assert clean_condensed("", "original") == "original"
+HISTORY = [("Who is Saeed Khatibzadeh?", "Saeed Khatibzadeh is the spokesman for the Iranian Foreign Ministry [1].")]
+
+
+@pytest.mark.parametrize(
+    "question,referent,expected",
+    [
+        ("What did he say about the United States?", "Saeed Khatibzadeh",
+         "What did Saeed Khatibzadeh say about the United States?"),
+        ("What is his job?", "Saeed Khatibzadeh", "What is Saeed Khatibzadeh's job?"),
+        ("Who funds that group?", "Kata’ib Hezbollah", "Who funds Kata’ib Hezbollah?"),
+    ],
+)
+def test_reference_substitution(question, referent, expected):
+    match = REFERRING.search(question)
+    assert match and substitute_reference(question, match, referent) == expected
+
+
+def test_referent_must_come_from_the_conversation():
+    assert clean_referent('"Saeed Khatibzadeh."\nmore', HISTORY) == "Saeed Khatibzadeh"
+    assert clean_referent("He is Saeed Khatibzadeh", HISTORY) == "Saeed Khatibzadeh"
+    assert clean_referent("Joe Biden", HISTORY) == ""
+    assert clean_referent("", HISTORY) == ""
+    assert re.search(r"\bhe\b", "What did he say?")
 
 
 @pytest.mark.parametrize("raw", [None, "", "   \n\t ", "\x00\x01\x02"])

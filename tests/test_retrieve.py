@@ -10,7 +10,8 @@ from rag.retrieve import HybridRetriever, hybrid_search, reciprocal_rank_fusion
         ([[]], []),
         ([["a", "b", "c"]], ["a", "b", "c"]),
         ([["a", "b"], ["b", "a"]], ["a", "b"]),
-        ([["a", "b", "c"], ["c", "b"]], ["b", "c", "a"]),
+        ([["a", "b", "c"], ["c", "b"]], ["c", "b", "a"]),
+        ([["a", "b", "c"], ["b"]], ["b", "a", "c"]),
     ],
 )
 def test_rrf_order(rankings, expected):
