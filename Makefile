@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test evals clean
+.PHONY: setup browser run test evals clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -19,11 +19,15 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 setup: $(STAMP)
 
+# Debian's Chromium drives the browser tests (Playwright never downloads a browser here).
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
 run: setup
 	$(BIN)/rag ingest
-	$(BIN)/rag chat
+	$(BIN)/rag serve
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest -q
 
 evals: setup

@@ -142,6 +142,38 @@ def chat(settings: Settings) -> None:
         history.append((reply.question, reply.answer))
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind; others need --host explicitly.")
+@click.option("--port", default=7860, show_default=True, type=int)
+@click.option("--auth", metavar="USER:PASS", envvar="RAG_AUTH", help="Require this login for the page and /api/ask [RAG_AUTH].")
+@common_options
+def serve(settings: Settings, host: str, port: int, auth: str | None) -> None:
+    """Serve the web chat and POST /api/ask; index the corpus first if there is no index."""
+    import uvicorn
+
+    from rag.embed import Embedder
+    from rag.index import Index
+    from rag.pipeline import Assistant
+    from ui.app import create_app
+
+    credentials = None
+    if auth:
+        user, sep, password = auth.partition(":")
+        if not (user and sep and password):
+            raise click.BadParameter("use USER:PASS", param_hint="--auth")
+        credentials = (user, password)
+    embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)
+    index = Index(settings, embedder, create=True)
+    if index.count() == 0:
+        click.echo(f"No index yet: indexing {settings.corpus} first.", err=True)
+        click.echo(index.ingest([settings.corpus]).line(), err=True)
+    assistant = Assistant(settings, embedder=embedder, index=index)
+    if assistant.chat_model is not None:
+        assistant.warm_up()
+    click.echo(f"Serving on http://{host}:{port}", err=True)
+    uvicorn.run(create_app(assistant, credentials), host=host, port=port, log_level="warning")
+
+
 def answer_jsonl(assistant: Any, lines: Iterable[str]) -> Iterator[dict[str, Any]]:
     """One output object per input line, in order; a conversation carries its own history."""
     for number, line in enumerate(lines, start=1):

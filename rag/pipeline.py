@@ -8,9 +8,11 @@ answer text as the model writes it.
 from __future__ import annotations
 
 import re
+import threading
 import time
 import unicodedata
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -81,6 +83,7 @@ class Assistant:
         self.index = index or Index(settings, self.embedder)
         if chat_model != "load":
             self.__dict__["chat_model"] = chat_model
+        self._lock = threading.RLock()
         self.retriever = HybridRetriever(
             index=self.index, top_k=settings.top_k, candidate_k=settings.candidate_k,
             rrf_k=settings.rrf_k,
@@ -102,9 +105,14 @@ class Assistant:
             | RunnableLambda(self._cite)
         )
 
+    def warm_up(self) -> None:
+        """Answer one question so the model and the prompt's fixed prefix are loaded and cached."""
+        self.ask("What happened?")
+
     def ask(self, question: str, history: History = ()) -> Reply:
         """Answer one question, with earlier ``(user, assistant)`` turns as context."""
-        return self.chain.invoke({"question": question, "history": list(history)})
+        with self._model_guard():
+            return self.chain.invoke({"question": question, "history": list(history)})
 
     def stream(self, question: str, history: History = ()) -> Iterator[str | Reply]:
         """Yield pieces of answer text as they are generated, then the final :class:`Reply`.
@@ -116,9 +124,14 @@ class Assistant:
         if isinstance(turn, Reply):
             yield turn
             return
-        turn = self._retrieve(self._condense(turn))
-        yield from self._generate_stream(turn)
-        yield self._cite(turn)
+        with self._model_guard():
+            turn = self._retrieve(self._condense(turn))
+            yield from self._generate_stream(turn)
+            yield self._cite(turn)
+
+    def _model_guard(self) -> AbstractContextManager[Any]:
+        """One question at a time through a llama.cpp model, which is not thread-safe."""
+        return self._lock if self.chat_model is not None else nullcontext()
 
     # ---- steps ---------------------------------------------------------------------------
     def _start(self, inputs: dict[str, Any]) -> Turn | Reply:

@@ -59,3 +59,48 @@ def local_assistant(seed_index_settings: Settings, embedder: Embedder):
     from rag.pipeline import Assistant
 
     return Assistant(seed_index_settings.model_copy(update={"llm": "local"}), embedder=embedder)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory):
+    """`rag serve` on a loopback port with the default local model; it indexes the corpus itself."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    folder = tmp_path_factory.mktemp("server")
+    corpus = folder / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED_ARTICLE, corpus / SEED_ARTICLE.name)
+    port = free_port()
+    log = (folder / "server.log").open("w")
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "rag"), "serve", "--port", str(port),
+         "--index-dir", str(folder / "index"), "--corpus", str(corpus)],
+        stdout=log, stderr=subprocess.STDOUT, cwd=folder,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError((folder / "server.log").read_text())
+        try:
+            urllib.request.urlopen(f"{url}/api/health", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        raise RuntimeError("server did not start:\n" + (folder / "server.log").read_text())
+    yield {"url": url, "index_dir": folder / "index"}
+    process.terminate()
+    process.wait(timeout=30)

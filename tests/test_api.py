@@ -1,0 +1,41 @@
+"""POST /api/ask over real HTTP against a running `rag serve` with the local model."""
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.llm
+
+KEYS = {"question", "answer", "short_answer", "abstained", "citations", "timings"}
+
+
+def test_ask_returns_the_cli_object(live_server):
+    response = httpx.post(f"{live_server['url']}/api/ask", json={"question": "Which militias were struck?"}, timeout=120)
+    assert response.status_code == 200
+    reply = response.json()
+    assert set(reply) == KEYS
+    assert "Hezbollah" in reply["answer"] and not reply["abstained"]
+    assert reply["citations"][0]["title"].startswith("Iraq Is Caught")
+
+
+def test_history_makes_follow_ups_work(live_server):
+    history = [["Who is Saeed Khatibzadeh?", "Saeed Khatibzadeh is the spokesman for the Iranian Foreign Ministry [1]."]]
+    response = httpx.post(
+        f"{live_server['url']}/api/ask",
+        json={"question": "What did he say about the United States?", "history": history},
+        timeout=120,
+    )
+    assert response.status_code == 200
+    assert "disrupt" in response.json()["answer"].lower()
+
+
+@pytest.mark.parametrize("body", [{"question": ""}, {"question": "   "}, {}])
+def test_empty_questions_get_a_polite_reply(live_server, body):
+    response = httpx.post(f"{live_server['url']}/api/ask", json=body, timeout=60)
+    assert response.status_code == 200
+    assert response.json()["abstained"]
+
+
+def test_malformed_body_is_a_clear_client_error(live_server):
+    response = httpx.post(f"{live_server['url']}/api/ask", content=b"not json",
+                          headers={"content-type": "application/json"}, timeout=30)
+    assert response.status_code == 422

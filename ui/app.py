@@ -1,0 +1,205 @@
+"""The web chat (Gradio) and the JSON endpoint ``POST /api/ask``, on one FastAPI app."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from fastapi import Depends, FastAPI, HTTPException
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from pydantic import BaseModel, Field
+
+from rag.errors import RagError
+from rag.load import SUPPORTED_SUFFIXES
+from rag.pipeline import Assistant
+from rag.types import Reply
+from ui import render
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = [
+    "Which militias were struck?",
+    "Who is Saeed Khatibzadeh?",
+    "How many U.S. troops remain in Iraq?",
+    "What did the Iraqi government say about the strikes?",
+]
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+CSS = """
+.gradio-container {max-width: 1200px !important; margin: auto;}
+#chat .message-wrap blockquote {border-left: 4px solid #d97706; background: #fffbeb;
+  color: #78350f; padding: 0.4em 0.8em; margin: 0;}
+#chat .message-wrap strong {background: #fef08a; font-weight: 600;}
+footer {display: none !important;}
+"""
+
+
+class AskRequest(BaseModel):
+    """Body of ``POST /api/ask``."""
+
+    question: str = ""
+    history: list[list[str]] = Field(default_factory=list)
+
+
+def safe_name(name: str) -> str:
+    """A file name with no folders, no leading dots and only plain characters."""
+    base = Path(name.replace("\\", "/")).name
+    base = re.sub(r"[^A-Za-z0-9._ -]", "_", base).strip(" .")
+    return base or "upload"
+
+
+def save_uploads(paths: list[str], folder: Path) -> tuple[list[Path], list[str]]:
+    """Copy accepted uploads into ``folder``; return them and a message per rejected file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    accepted, rejected = [], []
+    for raw in paths:
+        source = Path(raw)
+        name = safe_name(source.name)
+        if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+            rejected.append(f"{name}: only .txt, .md and .html articles are accepted")
+        elif source.stat().st_size > MAX_UPLOAD_BYTES:
+            rejected.append(f"{name}: larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+        else:
+            target = (folder / name).resolve()
+            if folder.resolve() not in target.parents:
+                rejected.append(f"{name}: not a valid file name")
+                continue
+            shutil.copyfile(source, target)
+            accepted.append(target)
+    return accepted, rejected
+
+
+class ChatApp:
+    """The Gradio page and its event handlers around one shared :class:`Assistant`."""
+
+    def __init__(self, assistant: Assistant) -> None:
+        self.assistant = assistant
+        self.index_dir = Path(assistant.settings.index_dir)
+        self.feedback_file = self.index_dir / "feedback.jsonl"
+
+    # ---- handlers ------------------------------------------------------------------------
+    def respond(self, message: str, messages: list[dict[str, Any]]) -> Iterator[Any]:
+        """Stream the answer into the chat, then replace it with the verified reply."""
+        history = render.history_pairs(messages)
+        messages = [*messages, {"role": "user", "content": render.escape(message or "")}]
+        yield "", messages
+        streamed = ""
+        try:
+            for part in self.assistant.stream(message, history):
+                if isinstance(part, Reply):
+                    yield "", [*messages, *render.reply_messages(part)]
+                    return
+                streamed += part
+                yield "", [*messages, {"role": "assistant", "content": render.answer_text(streamed)}]
+        except RagError as exc:
+            yield "", [*messages, {"role": "assistant", "content": f"> ⚠️ {render.escape(str(exc))}"}]
+        except Exception:
+            log.exception("answering failed")
+            note = "> ⚠️ Something went wrong while answering. Please try again."
+            yield "", [*messages, {"role": "assistant", "content": note}]
+
+    def record_feedback(self, messages: list[dict[str, Any]], data: gr.LikeData) -> None:
+        """Append a thumbs up or down, with the question and answer, to feedback.jsonl."""
+        index = data.index if isinstance(data.index, int) else data.index[0]
+        answer = render.message_text(messages[index]) if 0 <= index < len(messages) else ""
+        question = next(
+            (render.message_text(m) for m in reversed(messages[:index]) if m.get("role") == "user"),
+            "",
+        )
+        record = {"time": time.time(), "liked": data.liked, "question": question, "answer": answer}
+        with self.feedback_file.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    def articles(self) -> str:
+        """The indexed articles for the side panel."""
+        return render.articles_markdown(self.assistant.index.documents())
+
+    def upload(self, files: list[str] | None, progress: gr.Progress | None = None) -> tuple[str, Any]:
+        """Add uploaded articles to the index without a restart."""
+        progress = progress or gr.Progress()
+        if not files:
+            return "Choose .txt, .md or .html files first.", self.articles()
+        progress(0.1, desc="Checking files")
+        accepted, rejected = save_uploads([str(f) for f in files], self.index_dir / "uploads")
+        lines = [f"❌ {render.escape(r)}" for r in rejected]
+        if accepted:
+            progress(0.4, desc=f"Indexing {len(accepted)} file(s)")
+            summary = self.assistant.index.ingest(accepted)
+            lines.insert(0, f"✅ {summary.line()}")
+            lines += [f"❌ {render.escape(s.source)}: {render.escape(s.reason)}" for s in summary.skipped_files]
+        progress(1.0)
+        return "\n\n".join(lines), self.articles()
+
+    # ---- layout --------------------------------------------------------------------------
+    def blocks(self) -> gr.Blocks:
+        """The page: chat on the left, articles and upload on the right."""
+        with gr.Blocks(title="News Q&A", fill_height=True) as page:
+            gr.Markdown("## Ask the news archive\nAnswers quote the articles they come from.")
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=3, min_width=320):
+                    chatbot = gr.Chatbot(
+                        elem_id="chat", height=560, layout="panel", label="Conversation",
+                        buttons=["copy"], feedback_options=("Like", "Dislike"),
+                        placeholder="Ask about the indexed articles. Follow-up questions understand the conversation.",
+                        sanitize_html=True, allow_tags=False,
+                    )
+                    with gr.Row():
+                        box = gr.Textbox(
+                            placeholder="Ask a question, e.g. Which militias were struck?",
+                            show_label=False, scale=5, elem_id="question", autofocus=True,
+                        )
+                        send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                    with gr.Row():
+                        gr.Examples(EXAMPLES, inputs=box, label="Examples")
+                        clear = gr.Button("Clear conversation", elem_id="clear", size="sm")
+                with gr.Column(scale=2, min_width=280):
+                    with gr.Tab("Articles"):
+                        table = gr.Markdown(self.articles, elem_id="articles")
+                    with gr.Tab("Add articles"):
+                        files = gr.File(
+                            file_count="multiple", file_types=sorted(SUPPORTED_SUFFIXES),
+                            label="Articles (.txt, .md, .html)", elem_id="upload",
+                        )
+                        add = gr.Button("Add to index", elem_id="add")
+                        status = gr.Markdown(elem_id="upload-status")
+            for trigger in (box.submit, send.click):
+                trigger(self.respond, [box, chatbot], [box, chatbot], concurrency_id="answer")
+            clear.click(lambda: ("", []), None, [box, chatbot], queue=False)
+            chatbot.like(self.record_feedback, [chatbot], None)
+            add.click(self.upload, [files], [status, table], concurrency_id="answer")
+        return page
+
+
+def create_app(assistant: Assistant, auth: tuple[str, str] | None = None) -> FastAPI:
+    """FastAPI app with ``POST /api/ask`` and the Gradio page at ``/``."""
+    app = FastAPI(title="newsrag", docs_url=None, redoc_url=None)
+    basic = HTTPBasic(auto_error=False)
+
+    def check_auth(credentials: HTTPBasicCredentials | None = Depends(basic)) -> None:
+        if auth and (credentials is None or (credentials.username, credentials.password) != auth):
+            raise HTTPException(401, "Authentication required", {"WWW-Authenticate": "Basic"})
+
+    @app.post("/api/ask", dependencies=[Depends(check_auth)])
+    def ask(body: AskRequest) -> dict[str, Any]:
+        history = [(pair[0], pair[1]) for pair in body.history if len(pair) >= 2]
+        try:
+            return assistant.ask(body.question, history).to_dict()
+        except RagError as exc:
+            raise HTTPException(400, str(exc)) from exc
+
+    @app.get("/api/health")
+    def health() -> dict[str, Any]:
+        return {"ok": True, "chunks": assistant.index.count()}
+
+    page = ChatApp(assistant).blocks()
+    page.queue(default_concurrency_limit=1, max_size=256)
+    return gr.mount_gradio_app(
+        app, page, path="/", auth=auth, ssr_mode=False, css=CSS, footer_links=[],
+        max_file_size=MAX_UPLOAD_BYTES,
+    )
