@@ -77,10 +77,15 @@ def answer_messages(question: str, passages: Sequence[Chunk]) -> list[BaseMessag
     to refuse is decided from the model's probability of starting a refusal (see
     :class:`rag.llm.RefusalProbe`), which separates the cases better than asking it to refuse.
     """
+    return [*answer_prefix(), question_message(question, passages)]
+
+
+def answer_prefix() -> list[BaseMessage]:
+    """The fixed start of every prompt: instructions and worked examples."""
     messages: list[BaseMessage] = [SystemMessage(SYSTEM_PROMPT)]
     for example_question, example_reply in FEW_SHOT:
         messages += [question_message(example_question, EXAMPLE_PASSAGES), AIMessage(example_reply)]
-    return messages + [question_message(question, passages)]
+    return messages
 
 
 def parse_draft(raw: str, question: str = "") -> Draft:
@@ -172,7 +177,7 @@ REFERRING = re.compile(
     re.IGNORECASE,
 )
 POSSESSIVES = frozenset({"his", "her", "their", "its"})
-RESOLVE_PROMPT = """You resolve references in follow-up questions about news articles.
+RESOLVE_PROMPT = """New task: resolve a reference in a follow-up question. Do not answer the question.
 Reply with the name or noun phrase the word refers to, copied from the conversation, and nothing else."""
 RESOLVE_EXAMPLE = (
     "Conversation:\nUser: Who leads the city council?\nAssistant: Ana Ruiz leads the council.\n\n"
@@ -201,14 +206,17 @@ def conversation_text(history: Sequence[tuple[str, str]], turns: int = 2) -> str
 
 
 def resolve_messages(question: str, word: str, history: Sequence[tuple[str, str]]) -> list[BaseMessage]:
-    """Messages asking what ``word`` in ``question`` refers to; one worked example first."""
-    ask = f'Conversation:\n{conversation_text(history)}\n\nIn the follow-up question "{question}", who or what is "{word}"?'
-    return [
-        SystemMessage(RESOLVE_PROMPT),
-        HumanMessage(RESOLVE_EXAMPLE[0]),
-        AIMessage(RESOLVE_EXAMPLE[1]),
-        HumanMessage(ask),
-    ]
+    """Messages asking what ``word`` in ``question`` refers to.
+
+    They begin with the answering prompt's instructions and examples, unchanged: llama.cpp keeps
+    the evaluated prefix of the last prompt only, so a shared prefix stays cached for both.
+    """
+    ask = (
+        f"{RESOLVE_PROMPT}\n\nExample:\n{RESOLVE_EXAMPLE[0]}\n{RESOLVE_EXAMPLE[1]}\n\n"
+        f'Conversation:\n{conversation_text(history)}\n\nIn the follow-up question "{question}", '
+        f'who or what is "{word}"?'
+    )
+    return [*answer_prefix(), HumanMessage(ask)]
 
 
 def substitute_reference(question: str, match: re.Match[str], referent: str) -> str:

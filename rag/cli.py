@@ -71,7 +71,7 @@ def ingest(settings: Settings, paths: tuple[Path, ...], prune: bool, no_progress
     from rag.embed import Embedder
     from rag.index import Index
 
-    index = Index(settings, Embedder(settings.embedding_model, settings.embedding_batch_size),
+    index = Index(settings, Embedder.from_settings(settings),
                   create=True)
     summary = index.ingest(list(paths) or [settings.corpus], prune=prune,
                            progress=not no_progress and sys.stderr.isatty())
@@ -111,7 +111,7 @@ def setup(settings: Settings) -> None:
     from rag.embed import Embedder
     from rag.llm import LOCAL_MODEL, assemble_packaged_model
 
-    embedder = Embedder(settings.embedding_model)
+    embedder = Embedder.from_settings(settings)
     click.echo(f"embedding model ready: {settings.embedding_model} ({embedder.dimension} dimensions)")
     path = assemble_packaged_model(LOCAL_MODEL, settings.model_cache)
     click.echo(f"local chat model ready: {path} (sha256 {LOCAL_MODEL.sha256[:12]}… verified)")
@@ -162,7 +162,7 @@ def serve(settings: Settings, host: str, port: int, auth: str | None) -> None:
         if not (user and sep and password):
             raise click.BadParameter("use USER:PASS", param_hint="--auth")
         credentials = (user, password)
-    embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)
+    embedder = Embedder.from_settings(settings)
     index = Index(settings, embedder, create=True)
     if index.count() == 0:
         click.echo(f"No index yet: indexing {settings.corpus} first.", err=True)
@@ -172,6 +172,84 @@ def serve(settings: Settings, host: str, port: int, auth: str | None) -> None:
         assistant.warm_up()
     click.echo(f"Serving on http://{host}:{port}", err=True)
     uvicorn.run(create_app(assistant, credentials), host=host, port=port, log_level="warning")
+
+
+@cli.command(name="eval")
+@click.argument("suite", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--sample", type=int, help="Evaluate a fixed random subset of N cases.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of --sample.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write report.json and report.html here.")
+@click.option("--compare", "compare_to", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="An earlier report.json to compare with.")
+@click.option("--min-f1", type=float, help="Exit non-zero if SQuAD F1 (0-100) is lower.")
+@click.option("--min-accuracy", type=float, help="Exit non-zero if answer accuracy (0-100) is lower.")
+@click.option("--min-refusal", type=float, help="Exit non-zero if refusal recall (0-100) is lower.")
+@click.option("--min-citation", type=float, help="Exit non-zero if citation support (0-100) is lower.")
+@click.option("--failures", type=int, default=20, show_default=True, help="Failures listed in the terminal.")
+@common_options
+def evaluate(settings: Settings, suite: Path, sample: int | None, seed: int, out: Path | None,
+             compare_to: Path | None, min_f1: float | None, min_accuracy: float | None,
+             min_refusal: float | None, min_citation: float | None, failures: int) -> None:
+    """Score SUITE (our JSONL, or SQuAD v2.0 JSON) and report the metrics.
+
+    A SQuAD file, or a JSONL suite given --corpus, is answered from a fresh temporary index of
+    its own articles; otherwise the configured index is used.
+    """
+    import tempfile
+    import time as clock
+
+    from evals.runner import run_suite, summarize
+    from evals.suites import load_jsonl, load_squad
+    from evals.report import build_report, print_comparison, print_report, write_outputs
+    from rag.embed import Embedder
+    from rag.index import Index
+    from rag.llm import model_fingerprint
+    from rag.pipeline import Assistant
+
+    corpus_given = "corpus" in (click.get_current_context().params or {}) and click.get_current_context().params["corpus"]
+    with tempfile.TemporaryDirectory(prefix="rag-eval-") as scratch:
+        corpus = None
+        if suite.suffix.lower() == ".json":
+            corpus = Path(scratch) / "corpus"
+            cases = load_squad(suite, corpus, sample, seed)
+        else:
+            cases = load_jsonl(suite)
+            if sample is not None and sample < len(cases):
+                import random
+
+                chosen = set(random.Random(seed).sample(range(len(cases)), sample))
+                cases = [c for i, c in enumerate(cases) if i in chosen]
+            if corpus_given:
+                corpus = settings.corpus
+        embedder = Embedder.from_settings(settings)
+        if corpus is not None:
+            settings = settings.model_copy(update={"index_dir": Path(scratch) / "index", "chroma_host": None})
+            Index(settings, embedder, create=True).ingest([corpus])
+        assistant = Assistant(settings, embedder=embedder)
+        started = clock.strftime("%Y-%m-%dT%H:%M:%S")
+        began = clock.perf_counter()
+        from rich.progress import Progress
+
+        with Progress(transient=True) as bar:
+            task = bar.add_task(f"Evaluating {suite.name}", total=len(cases))
+            results = run_suite(assistant, cases, progress=lambda n: bar.update(task, completed=n))
+        run = {"llm": settings.llm, "model": model_fingerprint(settings),
+               "embedding_model": settings.embedding_model, "top_k": settings.top_k,
+               "sample": sample, "seed": seed, "started": started,
+               "finished": clock.strftime("%Y-%m-%dT%H:%M:%S"), "wall_s": round(clock.perf_counter() - began, 2)}
+    report = build_report(suite.name, summarize(results), results, run)
+    print_report(report, failures)
+    if out:
+        json_path, html_path = write_outputs(report, out)
+        click.echo(f"wrote {json_path} and {html_path}")
+    if compare_to:
+        print_comparison(json.loads(compare_to.read_text()), report)
+    metrics = report["metrics"]
+    gates = [("f1", min_f1), ("answer_accuracy", min_accuracy), ("refusal_recall", min_refusal),
+             ("citation_support", min_citation)]
+    missed = [f"{name} {metrics[name]:.1f} < {floor}" for name, floor in gates
+              if floor is not None and metrics[name] < floor]
+    if missed:
+        raise click.ClickException("below threshold: " + "; ".join(missed))
 
 
 def answer_jsonl(assistant: Any, lines: Iterable[str]) -> Iterator[dict[str, Any]]:

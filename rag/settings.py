@@ -26,6 +26,7 @@ class Settings(BaseSettings):
         "packaged:all-MiniLM-L6-v2",
         description="'packaged:all-MiniLM-L6-v2', a Hugging Face model name or a local folder.",
     )
+    embedding_backend: str = Field("torch", description="torch, onnx or onnx-int8 (exported locally).")
     embedding_batch_size: int = Field(64, description="Chunks embedded per batch.")
 
     chunk_size: int = Field(600, description="Target chunk length in characters.")
@@ -43,7 +44,6 @@ class Settings(BaseSettings):
     ollama_base_url: str = Field("http://127.0.0.1:11434", description="Ollama server URL.")
     llm_threads: int | None = Field(None, description="CPU threads for llama.cpp (all cores).")
     llm_context: int = Field(2048, description="Context window of the local model, in tokens.")
-    llm_state_cache_mb: int = Field(512, description="RAM for cached llama.cpp prompt states.")
     refusal_threshold: float = Field(
         0.03, description="Refuse when the local model's probability of refusing is above this."
     )

@@ -66,6 +66,8 @@ class Reply:
     standalone_question: str = ""
     notes: list[str] = field(default_factory=list)
     closest: list[Chunk] = field(default_factory=list)
+    retrieved: list[Chunk] = field(default_factory=list)
+    p_refusal: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The public JSON object; internal fields are left out."""

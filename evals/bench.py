@@ -1,0 +1,195 @@
+"""Benchmarks: ingestion throughput, embedding backends, retrieval latency at scale, answer latency.
+
+Usage: python evals/bench.py [ingest] [backends] [retrieval] [answer] [--scale 10000 100000]
+Each section prints a table and writes evals/results/bench-SECTION.json with the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from evals.report import machine
+from evals.suites import load_jsonl
+from rag.chunk import chunk
+from rag.clean import clean
+from rag.embed import Embedder
+from rag.index import Index
+from rag.metrics import contains, percentile
+from rag.retrieve import hybrid_search
+from rag.settings import Settings
+from rag.types import Article
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data"
+RESULTS = ROOT / "evals" / "results"
+SEED_SUITE = ROOT / "evals" / "suites" / "seed.jsonl"
+COLLECTIONS = ("bbc-news-1249.csv", "india-news-233.csv")
+
+
+def news_rows(name: str) -> list[str]:
+    """Article texts of one news CSV collection."""
+    csv.field_size_limit(1 << 30)
+    with (DATA / name).open(newline="", encoding="utf-8") as handle:
+        return [row["text"] for row in csv.DictReader(handle) if row.get("text", "").strip()]
+
+
+def save(section: str, payload: dict[str, Any]) -> None:
+    """Write one section's numbers with the machine description, and print them."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    payload = {"section": section, "measured": time.strftime("%Y-%m-%dT%H:%M:%S"),
+               "machine": machine()} | payload
+    (RESULTS / f"bench-{section}.json").write_text(json.dumps(payload, indent=1))
+    print(json.dumps(payload, indent=1))
+
+
+def bench_ingest(settings: Settings, scratch: Path) -> None:
+    """`rag ingest` of the BBC collection (one file per row) against raw `encode` of its chunks."""
+    corpus = scratch / "bbc"
+    corpus.mkdir()
+    for i, text in enumerate(news_rows(COLLECTIONS[0])):
+        (corpus / f"{i:05d}.txt").write_text(text, encoding="utf-8")
+    embedder = Embedder.from_settings(settings)
+    index = Index(settings.model_copy(update={"index_dir": scratch / "ingest"}), embedder, create=True)
+    began = time.perf_counter()
+    summary = index.ingest([corpus])
+    ingest_s = time.perf_counter() - began
+    texts = [r["document"] for r in index.all_records(include=("documents",))]
+    began = time.perf_counter()
+    embedder.model.encode(texts, batch_size=settings.embedding_batch_size, normalize_embeddings=True)
+    encode_s = time.perf_counter() - began
+    save("ingest", {
+        "files": summary.added, "chunks": summary.chunks_written,
+        "ingest_s": round(ingest_s, 2), "ingest_chunks_per_s": round(summary.chunks_written / ingest_s, 1),
+        "encode_s": round(encode_s, 2), "encode_chunks_per_s": round(len(texts) / encode_s, 1),
+        "ratio": round((summary.chunks_written / ingest_s) / (len(texts) / encode_s), 3),
+    })
+
+
+def seed_hit_at_k(embedder: Embedder, settings: Settings, scratch: Path, k: int) -> float:
+    """Hybrid retrieval hit@k on the seed suite (support text in a retrieved chunk)."""
+    index = Index(settings.model_copy(update={"index_dir": scratch / f"seed-{id(embedder)}"}), embedder, create=True)
+    index.ingest([ROOT / "corpus"])
+    cases = [c for c in load_jsonl(SEED_SUITE) if not c.unanswerable and not c.turns]
+    hits = 0
+    for case in cases:
+        found = hybrid_search(index, case.question, k, settings.candidate_k, settings.rrf_k)
+        evidence = [case.support] if case.support else case.answers
+        hits += any(contains(h.chunk.text, e) for h in found for e in evidence)
+    return 100 * hits / len(cases)
+
+
+def bench_backends(settings: Settings, scratch: Path) -> None:
+    """Throughput and retrieval quality of the embedding backends: torch, ONNX, int8 ONNX."""
+    texts = [c.text for i, t in enumerate(news_rows(COLLECTIONS[0])[:200])
+             for c in chunk(clean(Article(str(i), "x.txt", t)), settings.chunk_size, settings.chunk_overlap)][:1500]
+    rows = []
+    for backend in ("torch", "onnx", "onnx-int8"):
+        embedder = Embedder.from_settings(settings.model_copy(update={"embedding_backend": backend}))
+        embedder.encode(texts[:32])
+        began = time.perf_counter()
+        embedder.encode(texts)
+        rate = len(texts) / (time.perf_counter() - began)
+        rows.append({"backend": backend, "chunks_per_s": round(rate, 1),
+                     "seed_hit_at_k": round(seed_hit_at_k(embedder, settings, scratch, settings.top_k), 1)})
+    save("backends", {"chunks": len(texts), "top_k": settings.top_k, "backends": rows})
+
+
+def bench_retrieval(settings: Settings, scratch: Path, scales: list[int]) -> None:
+    """Hybrid query latency with ~N chunks: the news collections, repeated under new ids."""
+    embedder = Embedder.from_settings(settings)
+    base = [c for name in COLLECTIONS for i, t in enumerate(news_rows(name))
+            for c in chunk(clean(Article(f"{name}-{i}", f"{name}/{i}.txt", t)), settings.chunk_size, settings.chunk_overlap)]
+    vectors = embedder.encode([c.text for c in base])
+    questions = [c.question for c in load_jsonl(SEED_SUITE) if c.question]
+    results = []
+    for scale in scales:
+        index = Index(settings.model_copy(update={"index_dir": scratch / f"scale-{scale}"}), embedder, create=True)
+        began = time.perf_counter()
+        written = 0
+        batch = index.client.get_max_batch_size()
+        while written < scale:
+            copy = written // len(base)
+            take = min(batch, scale - written, len(base) - written % len(base))
+            start = written % len(base)
+            part = base[start : start + take]
+            index.collection.add(
+                ids=[f"{c.chunk_id}-r{copy}" for c in part], documents=[c.text for c in part],
+                embeddings=vectors[start : start + take],
+                metadatas=[c.metadata() | {"doc_id": f"{c.doc_id}-r{copy}", "n_chunks": 0} for c in part],
+            )
+            written += take
+        index.rebuild_bm25()
+        build_s = time.perf_counter() - began
+        for question in questions[:5]:
+            hybrid_search(index, question, settings.top_k, settings.candidate_k, settings.rrf_k)
+        latencies = []
+        for question in questions:
+            began = time.perf_counter()
+            hybrid_search(index, question, settings.top_k, settings.candidate_k, settings.rrf_k)
+            latencies.append(time.perf_counter() - began)
+        size = sum(f.stat().st_size for f in (scratch / f"scale-{scale}").rglob("*") if f.is_file())
+        results.append({"chunks": index.count(), "build_s": round(build_s, 1), "queries": len(latencies),
+                        "p50_ms": round(1000 * percentile(latencies, 50), 1),
+                        "p95_ms": round(1000 * percentile(latencies, 95), 1),
+                        "index_mb": round(size / 2**20, 1)})
+    save("retrieval", {"unique_chunks": len(base), "scales": results})
+
+
+def bench_answer(settings: Settings, scratch: Path) -> None:
+    """Time to first streamed token and to the full reply with the default local model."""
+    from rag.pipeline import Assistant
+    from rag.types import Reply
+
+    settings = settings.model_copy(update={"index_dir": scratch / "answer"})
+    embedder = Embedder.from_settings(settings)
+    Index(settings, embedder, create=True).ingest([ROOT / "corpus"])
+    assistant = Assistant(settings, embedder=embedder)
+    assistant.warm_up()
+    first, total = [], []
+    for case in load_jsonl(SEED_SUITE):
+        if not case.question:
+            continue
+        began = time.perf_counter()
+        seen_first = None
+        for part in assistant.stream(case.question):
+            if seen_first is None:
+                seen_first = time.perf_counter() - began
+            if isinstance(part, Reply):
+                break
+        total.append(time.perf_counter() - began)
+        first.append(seen_first or total[-1])
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    save("answer", {
+        "llm": settings.llm, "questions": len(total),
+        "first_token_p50_s": round(percentile(first, 50), 3), "first_token_p95_s": round(percentile(first, 95), 3),
+        "total_p50_s": round(percentile(total, 50), 3), "total_p95_s": round(percentile(total, 95), 3),
+        "peak_rss_mb": round(peak_mb, 1),
+    })
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("sections", nargs="*", default=["ingest", "backends", "retrieval", "answer"])
+    parser.add_argument("--scale", type=int, nargs="+", default=[10_000, 100_000])
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    settings = Settings()
+    with tempfile.TemporaryDirectory(prefix="rag-bench-") as folder:
+        scratch = Path(folder)
+        for section in args.sections:
+            if section == "retrieval":
+                bench_retrieval(settings, scratch, args.scale)
+            else:
+                globals()[f"bench_{section}"](settings, scratch)
+
+
+if __name__ == "__main__":
+    main()

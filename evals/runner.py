@@ -1,0 +1,105 @@
+"""Run a suite through the assistant and compute every metric, without an LLM judge."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from evals.suites import Case
+from rag.metrics import percentile, score_reply
+
+
+@dataclass
+class Result:
+    """One case, our reply to it (the last turn's, for a conversation) and its scores."""
+
+    case: Case
+    reply: dict[str, Any]
+    turns: list[dict[str, Any]]
+    scores: dict[str, Any]
+
+    @property
+    def failed(self) -> bool:
+        """Wrong answer, wrong refusal, or an answer whose citations miss the evidence."""
+        s = self.scores
+        return not s["correct"] or (not s["unanswerable"] and not s["abstained"] and not s["citation_supported"])
+
+
+def run_suite(assistant: Any, cases: Sequence[Case], progress: Callable[[int], None] | None = None) -> list[Result]:
+    """Ask every case in order; conversations carry their own history."""
+    results = []
+    for i, case in enumerate(cases):
+        questions = case.turns or [case.question]
+        history: list[tuple[str, str]] = []
+        turns, reply = [], None
+        for question in questions:
+            reply = assistant.ask(question, history)
+            history.append((reply.question, reply.answer))
+            turns.append(reply.to_dict())
+        assert reply is not None
+        retrieved = [chunk.text for chunk in reply.retrieved]
+        results.append(Result(case, turns[-1], turns, score_reply(case.as_dict(), turns[-1], retrieved)))
+        if progress:
+            progress(i + 1)
+    return results
+
+
+def mean(values: Sequence[float]) -> float:
+    """Average, 0.0 for nothing."""
+    return sum(values) / len(values) if values else 0.0
+
+
+def summarize(results: Sequence[Result]) -> dict[str, Any]:
+    """All suite metrics: SQuAD EM/F1, answer accuracy, refusals, citations, retrieval, latency."""
+    scores = [r.scores for r in results]
+    answerable = [s for s in scores if not s["unanswerable"]]
+    unanswerable = [s for s in scores if s["unanswerable"]]
+    answered = [s for s in answerable if not s["abstained"]]
+    abstained = [s for s in scores if s["abstained"]]
+    timings = defaultdict(list)
+    for r in results:
+        for turn in r.turns:
+            for key in ("retrieve_s", "generate_s", "total_s"):
+                timings[key].append(float(turn.get("timings", {}).get(key, 0.0)))
+    metrics = {
+        "questions": len(results),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+        "exact_match": 100 * mean([s["em"] for s in scores]),
+        "f1": 100 * mean([s["f1"] for s in scores]),
+        "f1_answerable": 100 * mean([s["f1"] for s in answerable]),
+        "f1_unanswerable": 100 * mean([s["f1"] for s in unanswerable]),
+        "exact_match_answerable": 100 * mean([s["em"] for s in answerable]),
+        "answer_accuracy": 100 * mean([s["correct"] for s in answerable]),
+        "refusal_accuracy": 100 * mean([s["correct"] for s in unanswerable]),
+        "refusal_precision": 100 * mean([s["unanswerable"] for s in abstained]),
+        "refusal_recall": 100 * mean([s["abstained"] for s in unanswerable]),
+        "citation_support": 100 * mean([s["citation_supported"] for s in answered]),
+        "retrieval_hit_at_k": 100 * mean([s["retrieval_hit"] for s in answerable]),
+        "overall_accuracy": 100 * mean([s["correct"] for s in scores]),
+    }
+    for key, values in timings.items():
+        name = key.removesuffix("_s")
+        metrics[f"{name}_p50_s"] = percentile(values, 50)
+        metrics[f"{name}_p95_s"] = percentile(values, 95)
+    return metrics
+
+
+def per_category(results: Sequence[Result]) -> dict[str, float]:
+    """Share of correct replies per case category (percent)."""
+    groups: dict[str, list[bool]] = defaultdict(list)
+    for r in results:
+        groups[r.case.category or ("unanswerable" if r.case.unanswerable else "answerable")].append(
+            bool(r.scores["correct"])
+        )
+    return {name: 100 * mean(values) for name, values in sorted(groups.items())}
+
+
+def time_run(assistant: Any, cases: Sequence[Case], **kwargs: Any) -> tuple[list[Result], float]:
+    """Run the suite and return the results with the wall time in seconds."""
+    began = time.perf_counter()
+    results = run_suite(assistant, cases, **kwargs)
+    return results, time.perf_counter() - began

@@ -1,0 +1,57 @@
+"""`rag eval` end to end in extractive mode: suites, reports, comparison and CI gates."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evals.suites import load_jsonl, load_squad
+
+from .conftest import ROOT, SEED_CORPUS
+
+RAG = str(Path(sys.executable).parent / "rag")
+SEED_SUITE = ROOT / "evals" / "suites" / "seed.jsonl"
+SQUAD = ROOT.parent / "shared" / "data" / "squad2-dev-sample.json"
+
+
+def rag(*args, cwd=None):
+    return subprocess.run([RAG, *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def test_seed_suite_shape():
+    cases = load_jsonl(SEED_SUITE)
+    assert sum(not c.unanswerable and not c.turns for c in cases) >= 40
+    assert sum(c.unanswerable for c in cases) >= 10
+    conversations = [c for c in cases if c.turns]
+    assert len(conversations) >= 5 and all(len(c.turns) == 2 for c in conversations)
+    assert all(c.answers for c in cases if not c.unanswerable)
+
+
+@pytest.mark.skipif(not SQUAD.exists(), reason="needs ../shared/data beside the clone")
+def test_squad_loader_makes_one_document_per_article(tmp_path):
+    cases = load_squad(SQUAD, tmp_path / "corpus")
+    assert len(cases) == 1494 and sum(c.unanswerable for c in cases) == 769
+    assert len(list((tmp_path / "corpus").glob("*.txt"))) == 4
+    sample = load_squad(SQUAD, tmp_path / "again", sample=20, seed=3)
+    assert [c.id for c in sample] == [c.id for c in load_squad(SQUAD, tmp_path / "third", sample=20, seed=3)]
+
+
+def test_eval_writes_reports_compares_and_gates(tmp_path):
+    out = tmp_path / "run1"
+    done = rag("eval", str(SEED_SUITE), "--llm", "extractive", "--corpus", str(SEED_CORPUS),
+               "--sample", "15", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "SQuAD F1" in done.stdout and "answer accuracy" in done.stdout
+    report = json.loads((out / "report.json").read_text())
+    assert report["run"]["llm"] == "extractive" and report["run"]["machine"]["cpus"]
+    assert report["metrics"]["questions"] == 15
+    assert 0 <= report["metrics"]["retrieval_hit_at_k"] <= 100
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 2 and "<script" not in page
+
+    again = rag("eval", str(SEED_SUITE), "--llm", "extractive", "--corpus", str(SEED_CORPUS),
+                "--sample", "15", "--compare", str(out / "report.json"), "--min-refusal", "50")
+    assert "compared with the earlier report" in again.stdout
+    assert again.returncode != 0 and "below threshold: refusal_recall" in again.stderr
