@@ -44,8 +44,11 @@ def news_rows(name: str) -> list[str]:
 def save(section: str, payload: dict[str, Any]) -> None:
     """Write one section's numbers with the machine description, and print them."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    payload = {"section": section, "measured": time.strftime("%Y-%m-%dT%H:%M:%S"),
-               "machine": machine()} | payload
+    payload = {
+        "section": section,
+        "measured": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "machine": machine(),
+    } | payload
     (RESULTS / f"bench-{section}.json").write_text(json.dumps(payload, indent=1))
     print(json.dumps(payload, indent=1))
 
@@ -57,25 +60,39 @@ def bench_ingest(settings: Settings, scratch: Path) -> None:
     for i, text in enumerate(news_rows(COLLECTIONS[0])):
         (corpus / f"{i:05d}.txt").write_text(text, encoding="utf-8")
     embedder = Embedder.from_settings(settings)
-    index = Index(settings.model_copy(update={"index_dir": scratch / "ingest"}), embedder, create=True)
+    index = Index(
+        settings.model_copy(update={"index_dir": scratch / "ingest"}), embedder, create=True
+    )
     began = time.perf_counter()
     summary = index.ingest([corpus])
     ingest_s = time.perf_counter() - began
     texts = [r["document"] for r in index.all_records(include=("documents",))]
     began = time.perf_counter()
-    embedder.model.encode(texts, batch_size=settings.embedding_batch_size, normalize_embeddings=True)
+    embedder.model.encode(
+        texts, batch_size=settings.embedding_batch_size, normalize_embeddings=True
+    )
     encode_s = time.perf_counter() - began
-    save("ingest", {
-        "files": summary.added, "chunks": summary.chunks_written,
-        "ingest_s": round(ingest_s, 2), "ingest_chunks_per_s": round(summary.chunks_written / ingest_s, 1),
-        "encode_s": round(encode_s, 2), "encode_chunks_per_s": round(len(texts) / encode_s, 1),
-        "ratio": round((summary.chunks_written / ingest_s) / (len(texts) / encode_s), 3),
-    })
+    save(
+        "ingest",
+        {
+            "files": summary.added,
+            "chunks": summary.chunks_written,
+            "ingest_s": round(ingest_s, 2),
+            "ingest_chunks_per_s": round(summary.chunks_written / ingest_s, 1),
+            "encode_s": round(encode_s, 2),
+            "encode_chunks_per_s": round(len(texts) / encode_s, 1),
+            "ratio": round((summary.chunks_written / ingest_s) / (len(texts) / encode_s), 3),
+        },
+    )
 
 
 def seed_hit_at_k(embedder: Embedder, settings: Settings, scratch: Path, k: int) -> float:
     """Hybrid retrieval hit@k on the seed suite (support text in a retrieved chunk)."""
-    index = Index(settings.model_copy(update={"index_dir": scratch / f"seed-{id(embedder)}"}), embedder, create=True)
+    index = Index(
+        settings.model_copy(update={"index_dir": scratch / f"seed-{id(embedder)}"}),
+        embedder,
+        create=True,
+    )
     index.ingest([ROOT / "corpus"])
     cases = [c for c in load_jsonl(SEED_SUITE) if not c.unanswerable and not c.turns]
     hits = 0
@@ -88,30 +105,56 @@ def seed_hit_at_k(embedder: Embedder, settings: Settings, scratch: Path, k: int)
 
 def bench_backends(settings: Settings, scratch: Path) -> None:
     """Throughput and retrieval quality of the embedding backends: torch, ONNX, int8 ONNX."""
-    texts = [c.text for i, t in enumerate(news_rows(COLLECTIONS[0])[:200])
-             for c in chunk(clean(Article(str(i), "x.txt", t)), settings.chunk_size, settings.chunk_overlap)][:1500]
+    texts = [
+        c.text
+        for i, t in enumerate(news_rows(COLLECTIONS[0])[:200])
+        for c in chunk(
+            clean(Article(str(i), "x.txt", t)), settings.chunk_size, settings.chunk_overlap
+        )
+    ][:1500]
     rows = []
     for backend in ("torch", "onnx", "onnx-int8"):
-        embedder = Embedder.from_settings(settings.model_copy(update={"embedding_backend": backend}))
+        embedder = Embedder.from_settings(
+            settings.model_copy(update={"embedding_backend": backend})
+        )
         embedder.encode(texts[:32])
         began = time.perf_counter()
         embedder.encode(texts)
         rate = len(texts) / (time.perf_counter() - began)
-        rows.append({"backend": backend, "chunks_per_s": round(rate, 1),
-                     "seed_hit_at_k": round(seed_hit_at_k(embedder, settings, scratch, settings.top_k), 1)})
+        rows.append(
+            {
+                "backend": backend,
+                "chunks_per_s": round(rate, 1),
+                "seed_hit_at_k": round(
+                    seed_hit_at_k(embedder, settings, scratch, settings.top_k), 1
+                ),
+            }
+        )
     save("backends", {"chunks": len(texts), "top_k": settings.top_k, "backends": rows})
 
 
 def bench_retrieval(settings: Settings, scratch: Path, scales: list[int]) -> None:
     """Hybrid query latency with ~N chunks: the news collections, repeated under new ids."""
     embedder = Embedder.from_settings(settings)
-    base = [c for name in COLLECTIONS for i, t in enumerate(news_rows(name))
-            for c in chunk(clean(Article(f"{name}-{i}", f"{name}/{i}.txt", t)), settings.chunk_size, settings.chunk_overlap)]
+    base = [
+        c
+        for name in COLLECTIONS
+        for i, t in enumerate(news_rows(name))
+        for c in chunk(
+            clean(Article(f"{name}-{i}", f"{name}/{i}.txt", t)),
+            settings.chunk_size,
+            settings.chunk_overlap,
+        )
+    ]
     vectors = embedder.encode([c.text for c in base])
     questions = [c.question for c in load_jsonl(SEED_SUITE) if c.question]
     results = []
     for scale in scales:
-        index = Index(settings.model_copy(update={"index_dir": scratch / f"scale-{scale}"}), embedder, create=True)
+        index = Index(
+            settings.model_copy(update={"index_dir": scratch / f"scale-{scale}"}),
+            embedder,
+            create=True,
+        )
         began = time.perf_counter()
         written = 0
         batch = index.client.get_max_batch_size()
@@ -121,9 +164,12 @@ def bench_retrieval(settings: Settings, scratch: Path, scales: list[int]) -> Non
             start = written % len(base)
             part = base[start : start + take]
             index.collection.add(
-                ids=[f"{c.chunk_id}-r{copy}" for c in part], documents=[c.text for c in part],
+                ids=[f"{c.chunk_id}-r{copy}" for c in part],
+                documents=[c.text for c in part],
                 embeddings=vectors[start : start + take],
-                metadatas=[c.metadata() | {"doc_id": f"{c.doc_id}-r{copy}", "n_chunks": 0} for c in part],
+                metadatas=[
+                    c.metadata() | {"doc_id": f"{c.doc_id}-r{copy}", "n_chunks": 0} for c in part
+                ],
             )
             written += take
         index.rebuild_bm25()
@@ -136,10 +182,16 @@ def bench_retrieval(settings: Settings, scratch: Path, scales: list[int]) -> Non
             hybrid_search(index, question, settings.top_k, settings.candidate_k, settings.rrf_k)
             latencies.append(time.perf_counter() - began)
         size = sum(f.stat().st_size for f in (scratch / f"scale-{scale}").rglob("*") if f.is_file())
-        results.append({"chunks": index.count(), "build_s": round(build_s, 1), "queries": len(latencies),
-                        "p50_ms": round(1000 * percentile(latencies, 50), 1),
-                        "p95_ms": round(1000 * percentile(latencies, 95), 1),
-                        "index_mb": round(size / 2**20, 1)})
+        results.append(
+            {
+                "chunks": index.count(),
+                "build_s": round(build_s, 1),
+                "queries": len(latencies),
+                "p50_ms": round(1000 * percentile(latencies, 50), 1),
+                "p95_ms": round(1000 * percentile(latencies, 95), 1),
+                "index_mb": round(size / 2**20, 1),
+            }
+        )
     save("retrieval", {"unique_chunks": len(base), "scales": results})
 
 
@@ -167,17 +219,25 @@ def bench_answer(settings: Settings, scratch: Path) -> None:
         total.append(time.perf_counter() - began)
         first.append(seen_first or total[-1])
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    save("answer", {
-        "llm": settings.llm, "questions": len(total),
-        "first_token_p50_s": round(percentile(first, 50), 3), "first_token_p95_s": round(percentile(first, 95), 3),
-        "total_p50_s": round(percentile(total, 50), 3), "total_p95_s": round(percentile(total, 95), 3),
-        "peak_rss_mb": round(peak_mb, 1),
-    })
+    save(
+        "answer",
+        {
+            "llm": settings.llm,
+            "questions": len(total),
+            "first_token_p50_s": round(percentile(first, 50), 3),
+            "first_token_p95_s": round(percentile(first, 95), 3),
+            "total_p50_s": round(percentile(total, 50), 3),
+            "total_p95_s": round(percentile(total, 95), 3),
+            "peak_rss_mb": round(peak_mb, 1),
+        },
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("sections", nargs="*", default=["ingest", "backends", "retrieval", "answer"])
+    parser.add_argument(
+        "sections", nargs="*", default=["ingest", "backends", "retrieval", "answer"]
+    )
     parser.add_argument("--scale", type=int, nargs="+", default=[10_000, 100_000])
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -52,8 +52,12 @@ def machine() -> dict[str, Any]:
     """What the numbers were measured on."""
     import os
 
-    return {"python": platform.python_version(), "platform": platform.platform(),
-            "cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()}
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+    }
 
 
 def print_report(report: dict[str, Any], failures: int = 20) -> None:
@@ -62,7 +66,9 @@ def print_report(report: dict[str, Any], failures: int = 20) -> None:
     from rich.table import Table
 
     console = Console()
-    table = Table(title=f"{report['suite']} — {report['run']['llm']} ({report['metrics']['questions']} questions)")
+    table = Table(
+        title=f"{report['suite']} — {report['run']['llm']} ({report['metrics']['questions']} questions)"
+    )
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, label in HEADLINE:
@@ -75,8 +81,12 @@ def print_report(report: dict[str, Any], failures: int = 20) -> None:
         console.print(f"[bold]{len(failed)} failures[/bold] (first {min(failures, len(failed))}):")
     for item in failed[:failures]:
         case, reply = item["case"], item["reply"]
-        expected = "refusal" if case.get("unanswerable") else " | ".join(case.get("answers", [])[:3])
-        console.print(f"- {case['id']}: {case.get('question') or case.get('turns', [''])[-1]}", markup=False)
+        expected = (
+            "refusal" if case.get("unanswerable") else " | ".join(case.get("answers", [])[:3])
+        )
+        console.print(
+            f"- {case['id']}: {case.get('question') or case.get('turns', [''])[-1]}", markup=False
+        )
         console.print(f"    expected: {expected}\n    got: {reply.get('answer', '')}", markup=False)
 
 
@@ -106,10 +116,20 @@ def print_comparison(old: dict[str, Any], new: dict[str, Any]) -> None:
     console = Console()
     console.print(table)
     before = {c["case"]["id"]: c["failed"] for c in old.get("cases", [])}
-    fixed = [c["case"]["id"] for c in new["cases"] if before.get(c["case"]["id"]) is True and not c["failed"]]
-    broke = [c["case"]["id"] for c in new["cases"] if before.get(c["case"]["id"]) is False and c["failed"]]
-    console.print(f"now passing: {', '.join(fixed) or 'none'}; now failing: {', '.join(broke) or 'none'}",
-                  markup=False)
+    fixed = [
+        c["case"]["id"]
+        for c in new["cases"]
+        if before.get(c["case"]["id"]) is True and not c["failed"]
+    ]
+    broke = [
+        c["case"]["id"]
+        for c in new["cases"]
+        if before.get(c["case"]["id"]) is False and c["failed"]
+    ]
+    console.print(
+        f"now passing: {', '.join(fixed) or 'none'}; now failing: {', '.join(broke) or 'none'}",
+        markup=False,
+    )
 
 
 def _figure_png(figure: Any) -> str:
@@ -148,7 +168,8 @@ def write_html(report: dict[str, Any], path: Path) -> None:
     e = html.escape
     rows = "".join(
         f"<tr><td>{e(label)}</td><td>{report['metrics'][key]:.3f}</td></tr>"
-        for key, label in HEADLINE if key in report["metrics"]
+        for key, label in HEADLINE
+        if key in report["metrics"]
     )
     images = "".join(
         f"<figure><figcaption>{e(title)}</figcaption><img alt='{e(title)}' src='data:image/png;base64,{data}'></figure>"
@@ -169,16 +190,16 @@ def write_html(report: dict[str, Any], path: Path) -> None:
             f"{passages}</section>"
         )
     run = report["run"]
-    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Evaluation: {e(report['suite'])}</title>
+    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Evaluation: {e(report["suite"])}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#111}}
 table{{border-collapse:collapse}}td{{border-bottom:1px solid #ddd;padding:4px 12px}}
 blockquote{{border-left:3px solid #93c5fd;margin:.5em 0;padding:.3em .8em;background:#f8fafc}}
 section{{border-top:1px solid #eee;margin-top:1em}}figure{{display:inline-block;margin:1em}}</style></head><body>
-<h1>Evaluation: {e(report['suite'])}</h1>
-<p>Model: <code>{e(str(run.get('model', run.get('llm'))))}</code> · {report['metrics']['questions']} questions ·
-{e(str(run.get('finished', '')))} · {e(json.dumps(run.get('machine', {})))}</p>
+<h1>Evaluation: {e(report["suite"])}</h1>
+<p>Model: <code>{e(str(run.get("model", run.get("llm"))))}</code> · {report["metrics"]["questions"]} questions ·
+{e(str(run.get("finished", "")))} · {e(json.dumps(run.get("machine", {})))}</p>
 <table>{rows}</table>{images}
-<h2>Failures ({len(failures)})</h2>{''.join(failures) or '<p>None.</p>'}</body></html>"""
+<h2>Failures ({len(failures)})</h2>{"".join(failures) or "<p>None.</p>"}</body></html>"""
     path.write_text(page, encoding="utf-8")
 
 

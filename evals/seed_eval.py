@@ -18,7 +18,9 @@ from rag.metrics import percentile, score_reply
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--suite", type=Path, default=Path(__file__).parent / "suites" / "seed.jsonl")
+    parser.add_argument(
+        "--suite", type=Path, default=Path(__file__).parent / "suites" / "seed.jsonl"
+    )
     parser.add_argument("--llm", default="local")
     parser.add_argument("--index-dir", default=None)
     parser.add_argument("--show-failures", action="store_true")
@@ -52,12 +54,20 @@ def main() -> int:
         "latency_p95_s": percentile(totals, 95),
         "wall_s": time.perf_counter() - began,
     }
-    print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in report.items()}, indent=2))
+    print(
+        json.dumps(
+            {k: round(v, 3) if isinstance(v, float) else v for k, v in report.items()}, indent=2
+        )
+    )
     if args.show_failures:
         for case, reply, score in zip(cases, replies, scores, strict=True):
-            if not score["correct"] or (not score["unanswerable"] and not score["citation_supported"]):
-                print(f"- {case['id']} {case['question']}\n    expected: {case.get('answers', 'refusal')}"
-                      f"\n    got: {reply['answer']} | short: {reply['short_answer']!r}")
+            if not score["correct"] or (
+                not score["unanswerable"] and not score["citation_supported"]
+            ):
+                print(
+                    f"- {case['id']} {case['question']}\n    expected: {case.get('answers', 'refusal')}"
+                    f"\n    got: {reply['answer']} | short: {reply['short_answer']!r}"
+                )
     return 0
 
 

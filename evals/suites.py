@@ -69,15 +69,20 @@ def load_squad(
     for article in data["data"]:
         title = article["title"].replace("_", " ")
         paragraphs = [p["context"].strip() for p in article["paragraphs"]]
-        (corpus_dir / f"{slug(title)}.txt").write_text(title + "\n\n" + "\n\n".join(paragraphs) + "\n")
+        (corpus_dir / f"{slug(title)}.txt").write_text(
+            title + "\n\n" + "\n\n".join(paragraphs) + "\n"
+        )
         for paragraph in article["paragraphs"]:
             for qa in paragraph["qas"]:
                 golds = list(dict.fromkeys(a["text"] for a in qa.get("answers", [])))
                 impossible = bool(qa.get("is_impossible")) or not golds
                 cases.append(
                     Case(
-                        id=qa["id"], question=qa["question"], answers=golds,
-                        unanswerable=impossible, support=golds[0] if golds else "",
+                        id=qa["id"],
+                        question=qa["question"],
+                        answers=golds,
+                        unanswerable=impossible,
+                        support=golds[0] if golds else "",
                         category=f"{title} / {'unanswerable' if impossible else 'answerable'}",
                     )
                 )

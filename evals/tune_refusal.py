@@ -30,8 +30,12 @@ def replay(rows: list[dict], threshold: float) -> dict:
         scores.append(score)
         (unanswerable if row["unanswerable"] else answerable).append(score)
     mean = lambda xs: 100 * sum(xs) / len(xs) if xs else 0.0  # noqa: E731
-    return {"threshold": threshold, "f1": mean(scores), "f1_answerable": mean(answerable),
-            "f1_unanswerable": mean(unanswerable)}
+    return {
+        "threshold": threshold,
+        "f1": mean(scores),
+        "f1_answerable": mean(answerable),
+        "f1_unanswerable": mean(unanswerable),
+    }
 
 
 def main() -> None:
@@ -57,9 +61,15 @@ def main() -> None:
             for question in case.turns or [case.question]:
                 reply = assistant.ask(question, history)
                 history.append((reply.question, reply.answer))
-            rows.append({"id": case.id, "unanswerable": case.unanswerable, "abstained": reply.abstained,
-                         "p_refusal": reply.p_refusal,
-                         "f1_if_answered": best_over(f1, reply.short_answer, case.answers)})
+            rows.append(
+                {
+                    "id": case.id,
+                    "unanswerable": case.unanswerable,
+                    "abstained": reply.abstained,
+                    "p_refusal": reply.p_refusal,
+                    "f1_if_answered": best_over(f1, reply.short_answer, case.answers),
+                }
+            )
     if args.out:
         args.out.write_text(json.dumps(rows))
     for threshold in THRESHOLDS:

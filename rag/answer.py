@@ -48,16 +48,31 @@ def format_passages(passages: Sequence[Chunk]) -> str:
 
 
 EXAMPLE_PASSAGES = [
-    Chunk("example-1", "example", "The city council approved a budget of $4.2 million for the new "
-          "bridge on Tuesday, after a debate that lasted six hours.", 0, 0, "Council Backs Bridge"),
-    Chunk("example-2", "example", "Mayor Ana Ruiz said construction would begin in the spring.",
-          0, 0, "Council Backs Bridge"),
+    Chunk(
+        "example-1",
+        "example",
+        "The city council approved a budget of $4.2 million for the new "
+        "bridge on Tuesday, after a debate that lasted six hours.",
+        0,
+        0,
+        "Council Backs Bridge",
+    ),
+    Chunk(
+        "example-2",
+        "example",
+        "Mayor Ana Ruiz said construction would begin in the spring.",
+        0,
+        0,
+        "Council Backs Bridge",
+    ),
 ]
 FEW_SHOT = [
     ("How much money was approved for the bridge?", "ANSWER: $4.2 million [1]"),
     ("Who said when construction would begin?", "ANSWER: Mayor Ana Ruiz [2]"),
-    ("What did the mayor say about the construction?",
-     "ANSWER: She said construction would begin in the spring [2]."),
+    (
+        "What did the mayor say about the construction?",
+        "ANSWER: She said construction would begin in the spring [2].",
+    ),
 ]
 # GBNF grammar that holds a llama.cpp model to one answer line or the refusal.
 ANSWER_GRAMMAR = rf'''root ::= "ANSWER: " [^\n]+ | "{REFUSAL_TOKEN}"'''
@@ -94,9 +109,7 @@ def parse_draft(raw: str, question: str = "") -> Draft:
     match = re.search(r"ANSWER:\s*(.+)", text, re.IGNORECASE)
     answer = (match.group(1) if match else text.split("\n")[0]).strip()
     refused = (
-        not answer
-        or REFUSAL_TOKEN.lower() in text.lower()
-        or bool(REFUSAL_PATTERNS.search(answer))
+        not answer or REFUSAL_TOKEN.lower() in text.lower() or bool(REFUSAL_PATTERNS.search(answer))
     )
     if refused:
         return Draft(answer="", short="", refused=True, raw=raw)
@@ -134,7 +147,7 @@ def short_answer(answer: str, question: str) -> str:
             if end - start > best[1] - best[0]:
                 best = (start, end)
             start = None
-    phrase = " ".join(tokens[best[0] : best[1]]).strip(" ,;:\"“”")
+    phrase = " ".join(tokens[best[0] : best[1]]).strip(' ,;:"“”')
     return phrase or text
 
 
@@ -151,10 +164,13 @@ def stream_answer_text(tokens: Iterable[str]) -> Iterator[str]:
         buffer += token
         if not started:
             stripped = buffer.lstrip()
-            if REFUSAL_TOKEN.startswith(stripped.upper()[: len(REFUSAL_TOKEN)]) and len(stripped) < 20:
+            if (
+                REFUSAL_TOKEN.startswith(stripped.upper()[: len(REFUSAL_TOKEN)])
+                and len(stripped) < 20
+            ):
                 continue
             if stripped.upper().startswith("ANSWER:"):
-                buffer, started = stripped[len("ANSWER:"):].lstrip(), True
+                buffer, started = stripped[len("ANSWER:") :].lstrip(), True
             elif "ANSWER:".startswith(stripped.upper()):
                 continue
             else:
@@ -166,7 +182,12 @@ def stream_answer_text(tokens: Iterable[str]) -> Iterator[str]:
             yield visible[emitted:]
             emitted = len(visible)
         finished = bool(cut)
-    if not finished and started and len(buffer.rstrip()) > emitted and REFUSAL_TOKEN not in buffer.upper():
+    if (
+        not finished
+        and started
+        and len(buffer.rstrip()) > emitted
+        and REFUSAL_TOKEN not in buffer.upper()
+    ):
         yield buffer.rstrip()[emitted:]
 
 
@@ -205,7 +226,9 @@ def conversation_text(history: Sequence[tuple[str, str]], turns: int = 2) -> str
     return "\n".join(lines)
 
 
-def resolve_messages(question: str, word: str, history: Sequence[tuple[str, str]]) -> list[BaseMessage]:
+def resolve_messages(
+    question: str, word: str, history: Sequence[tuple[str, str]]
+) -> list[BaseMessage]:
     """Messages asking what ``word`` in ``question`` refers to.
 
     They begin with the answering prompt's instructions and examples, unchanged: llama.cpp keeps

@@ -10,12 +10,31 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from rag.types import Article, Chunk
 
-ABBREVIATIONS = (r"Mr", r"Mrs", r"Ms", r"Dr", r"Gen", r"Maj", r"Col", r"Lt", r"Sgt", r"Capt", r"St",
-                 r"Sen", r"Rep", r"Gov", r"Prof", r"Jr", r"Sr", r"No", r"U\.S", r"U\.N", r"[A-Z]")
-NOT_AFTER_ABBREVIATION = "".join(rf"(?<!\b{a}\.)" for a in ABBREVIATIONS)
-SENTENCE_END = (
-    rf"(?<=[.!?]){NOT_AFTER_ABBREVIATION}\s+(?=[\"“‘(\[]?[A-Z0-9])|(?<=[.!?][\"”’)])\s+"
+ABBREVIATIONS = (
+    r"Mr",
+    r"Mrs",
+    r"Ms",
+    r"Dr",
+    r"Gen",
+    r"Maj",
+    r"Col",
+    r"Lt",
+    r"Sgt",
+    r"Capt",
+    r"St",
+    r"Sen",
+    r"Rep",
+    r"Gov",
+    r"Prof",
+    r"Jr",
+    r"Sr",
+    r"No",
+    r"U\.S",
+    r"U\.N",
+    r"[A-Z]",
 )
+NOT_AFTER_ABBREVIATION = "".join(rf"(?<!\b{a}\.)" for a in ABBREVIATIONS)
+SENTENCE_END = rf"(?<=[.!?]){NOT_AFTER_ABBREVIATION}\s+(?=[\"“‘(\[]?[A-Z0-9])|(?<=[.!?][\"”’)])\s+"
 SEPARATORS = ["\n\n", "\n", SENTENCE_END, r"(?<=[;:,])\s+", r"\s+", ""]
 
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from rag.types import Chunk, Citation
 
 MARKER = re.compile(r"\s*\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
-QUOTE_FOLD = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"',
-                            "„": '"', "–": "-", "—": "-"})
+QUOTE_FOLD = str.maketrans(
+    {"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "–": "-", "—": "-"}
+)
 STOPWORDS = frozenset(
     """a an the and or but if of at by for with about against between into through during before
     after above below to from up down in out on off over under again further then once here there
@@ -39,7 +40,8 @@ def words(text: str) -> list[str]:
 
 
 NUMBER_WORDS = {
-    w: str(n) for n, w in enumerate(
+    w: str(n)
+    for n, w in enumerate(
         "zero one two three four five six seven eight nine ten eleven twelve".split()
     )
 }
@@ -110,8 +112,14 @@ class CitedAnswer:
 def to_citation(n: int, chunk: Chunk) -> Citation:
     """A numbered citation for ``chunk``."""
     return Citation(
-        n=n, doc_id=chunk.doc_id, title=chunk.title, date=chunk.date, source=chunk.source,
-        text=chunk.text, start=chunk.start, end=chunk.end,
+        n=n,
+        doc_id=chunk.doc_id,
+        title=chunk.title,
+        date=chunk.date,
+        source=chunk.source,
+        text=chunk.text,
+        start=chunk.start,
+        end=chunk.end,
     )
 
 
@@ -133,7 +141,8 @@ def verify_citations(
     numbers = [n for n in cited_numbers(answer) if 1 <= n <= len(passages)]
     scores = {
         n: support(claim, chunk.text, question)
-        if relevance(question, chunk.text) >= RELEVANCE_THRESHOLD else 0.0
+        if relevance(question, chunk.text) >= RELEVANCE_THRESHOLD
+        else 0.0
         for n, chunk in enumerate(passages, start=1)
     }
     kept = [n for n in numbers if scores[n] >= threshold]

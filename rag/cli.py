@@ -24,13 +24,21 @@ log = logging.getLogger("rag")
 def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by every subcommand; each becomes a Settings field when given."""
     options = [
-        click.option("--index-dir", type=click.Path(path_type=Path), help="Index folder [RAG_INDEX_DIR]."),
-        click.option("--corpus", type=click.Path(path_type=Path), help="Default corpus folder [RAG_CORPUS]."),
-        click.option("--llm", help="local | gguf:PATH | ollama:MODEL | openai:MODEL | extractive [RAG_LLM]."),
+        click.option(
+            "--index-dir", type=click.Path(path_type=Path), help="Index folder [RAG_INDEX_DIR]."
+        ),
+        click.option(
+            "--corpus", type=click.Path(path_type=Path), help="Default corpus folder [RAG_CORPUS]."
+        ),
+        click.option(
+            "--llm", help="local | gguf:PATH | ollama:MODEL | openai:MODEL | extractive [RAG_LLM]."
+        ),
         click.option("--top-k", type=int, help="Passages given to the model [RAG_TOP_K]."),
         click.option("--chroma-host", help="Use a Chroma server at this host [RAG_CHROMA_HOST]."),
         click.option("--chroma-port", type=int, help="Chroma server port [RAG_CHROMA_PORT]."),
-        click.option("--embedding-model", help="Embedding model name or folder [RAG_EMBEDDING_MODEL]."),
+        click.option(
+            "--embedding-model", help="Embedding model name or folder [RAG_EMBEDDING_MODEL]."
+        ),
         click.option("-v", "--verbose", is_flag=True, help="Log debug messages."),
     ]
     for option in reversed(options):
@@ -71,10 +79,12 @@ def ingest(settings: Settings, paths: tuple[Path, ...], prune: bool, no_progress
     from rag.embed import Embedder
     from rag.index import Index
 
-    index = Index(settings, Embedder.from_settings(settings),
-                  create=True)
-    summary = index.ingest(list(paths) or [settings.corpus], prune=prune,
-                           progress=not no_progress and sys.stderr.isatty())
+    index = Index(settings, Embedder.from_settings(settings), create=True)
+    summary = index.ingest(
+        list(paths) or [settings.corpus],
+        prune=prune,
+        progress=not no_progress and sys.stderr.isatty(),
+    )
     for skipped in summary.skipped_files:
         click.echo(f"skipped {skipped.source}: {skipped.reason}", err=True)
     click.echo(f"{summary.line()}; {index.count()} chunks in the index.")
@@ -83,14 +93,20 @@ def ingest(settings: Settings, paths: tuple[Path, ...], prune: bool, no_progress
 @cli.command()
 @click.argument("question", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--jsonl", type=click.File("r", encoding="utf-8"), help="Answer each JSON line of FILE (- for stdin).")
+@click.option(
+    "--jsonl",
+    type=click.File("r", encoding="utf-8"),
+    help="Answer each JSON line of FILE (- for stdin).",
+)
 @common_options
 def ask(settings: Settings, question: str | None, as_json: bool, jsonl: TextIO | None) -> None:
     """Answer QUESTION from the indexed articles, citing the passages used."""
     from rag.pipeline import Assistant
 
     if question is None and jsonl is None:
-        raise click.UsageError('Give a QUESTION or --jsonl FILE, e.g. rag ask "Which militias were struck?"')
+        raise click.UsageError(
+            'Give a QUESTION or --jsonl FILE, e.g. rag ask "Which militias were struck?"'
+        )
     assistant = Assistant(settings)
     if jsonl is not None:
         for line in answer_jsonl(assistant, jsonl):
@@ -112,7 +128,9 @@ def setup(settings: Settings) -> None:
     from rag.llm import LOCAL_MODEL, assemble_packaged_model
 
     embedder = Embedder.from_settings(settings)
-    click.echo(f"embedding model ready: {settings.embedding_model} ({embedder.dimension} dimensions)")
+    click.echo(
+        f"embedding model ready: {settings.embedding_model} ({embedder.dimension} dimensions)"
+    )
     path = assemble_packaged_model(LOCAL_MODEL, settings.model_cache)
     click.echo(f"local chat model ready: {path} (sha256 {LOCAL_MODEL.sha256[:12]}… verified)")
 
@@ -143,9 +161,19 @@ def chat(settings: Settings) -> None:
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind; others need --host explicitly.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to bind; others need --host explicitly.",
+)
 @click.option("--port", default=7860, show_default=True, type=int)
-@click.option("--auth", metavar="USER:PASS", envvar="RAG_AUTH", help="Require this login for the page and /api/ask [RAG_AUTH].")
+@click.option(
+    "--auth",
+    metavar="USER:PASS",
+    envvar="RAG_AUTH",
+    help="Require this login for the page and /api/ask [RAG_AUTH].",
+)
 @common_options
 def serve(settings: Settings, host: str, port: int, auth: str | None) -> None:
     """Serve the web chat and POST /api/ask; index the corpus first if there is no index."""
@@ -178,17 +206,42 @@ def serve(settings: Settings, host: str, port: int, auth: str | None) -> None:
 @click.argument("suite", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--sample", type=int, help="Evaluate a fixed random subset of N cases.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of --sample.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write report.json and report.html here.")
-@click.option("--compare", "compare_to", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="An earlier report.json to compare with.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write report.json and report.html here.",
+)
+@click.option(
+    "--compare",
+    "compare_to",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="An earlier report.json to compare with.",
+)
 @click.option("--min-f1", type=float, help="Exit non-zero if SQuAD F1 (0-100) is lower.")
-@click.option("--min-accuracy", type=float, help="Exit non-zero if answer accuracy (0-100) is lower.")
+@click.option(
+    "--min-accuracy", type=float, help="Exit non-zero if answer accuracy (0-100) is lower."
+)
 @click.option("--min-refusal", type=float, help="Exit non-zero if refusal recall (0-100) is lower.")
-@click.option("--min-citation", type=float, help="Exit non-zero if citation support (0-100) is lower.")
-@click.option("--failures", type=int, default=20, show_default=True, help="Failures listed in the terminal.")
+@click.option(
+    "--min-citation", type=float, help="Exit non-zero if citation support (0-100) is lower."
+)
+@click.option(
+    "--failures", type=int, default=20, show_default=True, help="Failures listed in the terminal."
+)
 @common_options
-def evaluate(settings: Settings, suite: Path, sample: int | None, seed: int, out: Path | None,
-             compare_to: Path | None, min_f1: float | None, min_accuracy: float | None,
-             min_refusal: float | None, min_citation: float | None, failures: int) -> None:
+def evaluate(
+    settings: Settings,
+    suite: Path,
+    sample: int | None,
+    seed: int,
+    out: Path | None,
+    compare_to: Path | None,
+    min_f1: float | None,
+    min_accuracy: float | None,
+    min_refusal: float | None,
+    min_citation: float | None,
+    failures: int,
+) -> None:
     """Score SUITE (our JSONL, or SQuAD v2.0 JSON) and report the metrics.
 
     A SQuAD file, or a JSONL suite given --corpus, is answered from a fresh temporary index of
@@ -197,15 +250,18 @@ def evaluate(settings: Settings, suite: Path, sample: int | None, seed: int, out
     import tempfile
     import time as clock
 
+    from evals.report import build_report, print_comparison, print_report, write_outputs
     from evals.runner import run_suite, summarize
     from evals.suites import load_jsonl, load_squad
-    from evals.report import build_report, print_comparison, print_report, write_outputs
     from rag.embed import Embedder
     from rag.index import Index
     from rag.llm import model_fingerprint
     from rag.pipeline import Assistant
 
-    corpus_given = "corpus" in (click.get_current_context().params or {}) and click.get_current_context().params["corpus"]
+    corpus_given = (
+        "corpus" in (click.get_current_context().params or {})
+        and click.get_current_context().params["corpus"]
+    )
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as scratch:
         corpus = None
         if suite.suffix.lower() == ".json":
@@ -222,7 +278,9 @@ def evaluate(settings: Settings, suite: Path, sample: int | None, seed: int, out
                 corpus = settings.corpus
         embedder = Embedder.from_settings(settings)
         if corpus is not None:
-            settings = settings.model_copy(update={"index_dir": Path(scratch) / "index", "chroma_host": None})
+            settings = settings.model_copy(
+                update={"index_dir": Path(scratch) / "index", "chroma_host": None}
+            )
             Index(settings, embedder, create=True).ingest([corpus])
         assistant = Assistant(settings, embedder=embedder)
         started = clock.strftime("%Y-%m-%dT%H:%M:%S")
@@ -232,10 +290,17 @@ def evaluate(settings: Settings, suite: Path, sample: int | None, seed: int, out
         with Progress(transient=True) as bar:
             task = bar.add_task(f"Evaluating {suite.name}", total=len(cases))
             results = run_suite(assistant, cases, progress=lambda n: bar.update(task, completed=n))
-        run = {"llm": settings.llm, "model": model_fingerprint(settings),
-               "embedding_model": settings.embedding_model, "top_k": settings.top_k,
-               "sample": sample, "seed": seed, "started": started,
-               "finished": clock.strftime("%Y-%m-%dT%H:%M:%S"), "wall_s": round(clock.perf_counter() - began, 2)}
+        run = {
+            "llm": settings.llm,
+            "model": model_fingerprint(settings),
+            "embedding_model": settings.embedding_model,
+            "top_k": settings.top_k,
+            "sample": sample,
+            "seed": seed,
+            "started": started,
+            "finished": clock.strftime("%Y-%m-%dT%H:%M:%S"),
+            "wall_s": round(clock.perf_counter() - began, 2),
+        }
     report = build_report(suite.name, summarize(results), results, run)
     print_report(report, failures)
     if out:
@@ -244,10 +309,17 @@ def evaluate(settings: Settings, suite: Path, sample: int | None, seed: int, out
     if compare_to:
         print_comparison(json.loads(compare_to.read_text()), report)
     metrics = report["metrics"]
-    gates = [("f1", min_f1), ("answer_accuracy", min_accuracy), ("refusal_recall", min_refusal),
-             ("citation_support", min_citation)]
-    missed = [f"{name} {metrics[name]:.1f} < {floor}" for name, floor in gates
-              if floor is not None and metrics[name] < floor]
+    gates = [
+        ("f1", min_f1),
+        ("answer_accuracy", min_accuracy),
+        ("refusal_recall", min_refusal),
+        ("citation_support", min_citation),
+    ]
+    missed = [
+        f"{name} {metrics[name]:.1f} < {floor}"
+        for name, floor in gates
+        if floor is not None and metrics[name] < floor
+    ]
     if missed:
         raise click.ClickException("below threshold: " + "; ".join(missed))
 
@@ -288,8 +360,12 @@ def print_reply(reply: Any) -> None:
     for note in reply.notes:
         console.print(f"note: {escape(note)}", style="dim")
     for c in reply.citations:
-        console.print(f"\n[{c.n}] {escape(c.title)} ({escape(c.date or 'undated')}) — {escape(c.source)} "
-                      f"chars {c.start}-{c.end}", style="cyan", markup=False)
+        console.print(
+            f"\n[{c.n}] {escape(c.title)} ({escape(c.date or 'undated')}) — {escape(c.source)} "
+            f"chars {c.start}-{c.end}",
+            style="cyan",
+            markup=False,
+        )
         console.print(f"    “{escape(c.text)}”", markup=False)
     if reply.closest:
         console.print("\nClosest passages:", style="dim")

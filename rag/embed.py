@@ -47,7 +47,9 @@ class Embedder:
         export_dir: Path | None = None,
     ) -> None:
         if backend not in BACKENDS:
-            raise ModelUnavailableError(f"Unknown embedding backend {backend!r}; use one of {BACKENDS}.")
+            raise ModelUnavailableError(
+                f"Unknown embedding backend {backend!r}; use one of {BACKENDS}."
+            )
         location = resolve_embedding_model(model)
         if Path(location).exists():
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -68,7 +70,8 @@ class Embedder:
         self.backend = backend
         self.onnx = (
             OnnxEncoder(self.model, export_dir or default_export_dir(model), backend == "onnx-int8")
-            if backend.startswith("onnx") else None
+            if backend.startswith("onnx")
+            else None
         )
         self.batch_size = batch_size
         self.cache_size = cache_size
@@ -103,8 +106,12 @@ class Embedder:
     def from_settings(cls, settings: Any) -> Embedder:
         """The embedder the settings describe."""
         return cls(
-            settings.embedding_model, settings.embedding_batch_size, settings.embedding_backend,
-            export_dir=Path(settings.model_cache) / "onnx" / re.sub(r"[^A-Za-z0-9.-]+", "_", settings.embedding_model),
+            settings.embedding_model,
+            settings.embedding_batch_size,
+            settings.embedding_backend,
+            export_dir=Path(settings.model_cache)
+            / "onnx"
+            / re.sub(r"[^A-Za-z0-9.-]+", "_", settings.embedding_model),
         )
 
     @property
@@ -128,7 +135,9 @@ class OnnxEncoder:
         path = self._export(model, folder, int8)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = os.cpu_count() or 1
-        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session = onnxruntime.InferenceSession(
+            str(path), options, providers=["CPUExecutionProvider"]
+        )
         self.inputs = [i.name for i in self.session.get_inputs()]
 
     @staticmethod
@@ -142,14 +151,22 @@ class OnnxEncoder:
 
             class Hidden(torch.nn.Module):
                 def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-                    return transformer(input_ids=input_ids, attention_mask=attention_mask,
-                                       token_type_ids=token_type_ids).last_hidden_state
+                    return transformer(
+                        input_ids=input_ids,
+                        attention_mask=attention_mask,
+                        token_type_ids=token_type_ids,
+                    ).last_hidden_state
 
             sample = model.tokenizer(["an example sentence"], return_tensors="pt")
             names = ["input_ids", "attention_mask", "token_type_ids"]
             torch.onnx.export(
-                Hidden(), tuple(sample[n] for n in names), str(fp32), input_names=names,
-                output_names=["hidden"], opset_version=17, dynamo=False,
+                Hidden(),
+                tuple(sample[n] for n in names),
+                str(fp32),
+                input_names=names,
+                output_names=["hidden"],
+                opset_version=17,
+                dynamo=False,
                 dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "hidden"]},
             )
         if int8 and not quantised.exists():
@@ -162,8 +179,13 @@ class OnnxEncoder:
         """Mean-pooled, unit-length embeddings, as the sentence-transformers model makes them."""
         out = []
         for start in range(0, len(texts), batch_size):
-            batch = self.tokenizer(texts[start : start + batch_size], padding=True, truncation=True,
-                                   max_length=self.max_length, return_tensors="np")
+            batch = self.tokenizer(
+                texts[start : start + batch_size],
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+                return_tensors="np",
+            )
             hidden = self.session.run(None, {n: batch[n] for n in self.inputs})[0]
             mask = batch["attention_mask"][..., None].astype(np.float32)
             pooled = (hidden * mask).sum(1) / np.clip(mask.sum(1), 1e-9, None)
@@ -204,9 +226,7 @@ class ChromaEmbeddingFunction:
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> ChromaEmbeddingFunction:
         model = config["model"]
-        return ChromaEmbeddingFunction(
-            ChromaEmbeddingFunction.live.get(model) or Embedder(model)
-        )
+        return ChromaEmbeddingFunction(ChromaEmbeddingFunction.live.get(model) or Embedder(model))
 
     def is_legacy(self) -> bool:
         return False

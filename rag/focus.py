@@ -22,7 +22,8 @@ from rag.types import Chunk
 LEXICAL_WEIGHT = 0.15
 NUMBER_WEIGHT = 0.1
 ASKS_FOR_NUMBER = re.compile(
-    r"\b(how (many|much|long|old|far|large)|what (year|percentage|number|share)|when)\b", re.IGNORECASE
+    r"\b(how (many|much|long|old|far|large)|what (year|percentage|number|share)|when)\b",
+    re.IGNORECASE,
 )
 HAS_NUMBER = re.compile(
     r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|thousands?|"
@@ -59,7 +60,10 @@ def rank_sentences(question: str, passages: Sequence[Chunk], embedder: Embedder)
     similarity = embedder.encode_cached([text for *_, text in spans]) @ question_vector
     query_terms = set(content_terms(question))
     overlap = np.array(
-        [len(query_terms & set(content_terms(text))) / max(len(query_terms), 1) for *_, text in spans]
+        [
+            len(query_terms & set(content_terms(text))) / max(len(query_terms), 1)
+            for *_, text in spans
+        ]
     )
     scores = similarity + LEXICAL_WEIGHT * overlap
     if ASKS_FOR_NUMBER.search(question):
@@ -110,5 +114,9 @@ def select_excerpts(
 def _adjacent(passage: Chunk, group: list[Sentence], sentence: Sentence) -> bool:
     """True when only white space separates ``sentence`` from the span of ``group``."""
     start, end = min(s.start for s in group), max(s.end for s in group)
-    between = passage.text[end : sentence.start] if sentence.start >= end else passage.text[sentence.end : start]
+    between = (
+        passage.text[end : sentence.start]
+        if sentence.start >= end
+        else passage.text[sentence.end : start]
+    )
     return not between.strip()

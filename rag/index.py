@@ -108,7 +108,9 @@ class BM25Store:
             self.retriever = bm25s.BM25()
             self.retriever.index(tokenize_for_bm25(texts), show_progress=False)
             self.retriever.save(str(staging / "bm25"))
-        (staging / "ids.json").write_text(json.dumps({"ids": self.ids, "fingerprint": self.fingerprint}))
+        (staging / "ids.json").write_text(
+            json.dumps({"ids": self.ids, "fingerprint": self.fingerprint})
+        )
         shutil.rmtree(self.folder, ignore_errors=True)
         staging.rename(self.folder)
         self.loaded = True
@@ -123,7 +125,9 @@ class BM25Store:
         known = [t for t in tokens[0] if t in self.retriever.vocab_dict]
         if not known:
             return []
-        rows, scores = self.retriever.retrieve([known], k=min(k, len(self.ids)), show_progress=False)
+        rows, scores = self.retriever.retrieve(
+            [known], k=min(k, len(self.ids)), show_progress=False
+        )
         return [
             (self.ids[int(row)], float(score))
             for row, score in zip(rows[0], scores[0], strict=True)
@@ -195,9 +199,13 @@ class Index:
         if total == 0:
             return []
         got = self.collection.query(
-            query_embeddings=[query_embedding.tolist()], n_results=min(k, total), include=["distances"]
+            query_embeddings=[query_embedding.tolist()],
+            n_results=min(k, total),
+            include=["distances"],
         )
-        return [(cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], got["distances"][0], strict=True)]
+        return [
+            (cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], got["distances"][0], strict=True)
+        ]
 
     def chunks(self, ids: list[str]) -> list[Chunk]:
         """The stored chunks for ``ids``, in the same order (unknown ids are left out)."""
@@ -215,7 +223,8 @@ class Index:
             meta = record["metadata"]
             row = docs.setdefault(
                 meta["doc_id"],
-                {k: meta.get(k, "") for k in ("doc_id", "title", "date", "source")} | {"passages": 0},
+                {k: meta.get(k, "") for k in ("doc_id", "title", "date", "source")}
+                | {"passages": 0},
             )
             row["passages"] += 1
         return sorted(docs.values(), key=lambda r: (r["date"], r["title"]), reverse=True)
@@ -274,7 +283,9 @@ class Index:
                 chunks = self._prepare(item)
                 if chunks is None:
                     summary.failed += 1
-                    summary.skipped_files.append(Skipped(item.source, "no article text after cleaning"))
+                    summary.skipped_files.append(
+                        Skipped(item.source, "no article text after cleaning")
+                    )
                     log.warning("Skipped %s: no article text after cleaning", item.source)
                     continue
                 if old:
@@ -339,8 +350,13 @@ class Index:
             meta = record["metadata"]
             info = docs.setdefault(
                 meta["doc_id"],
-                {"hash": meta["content_hash"], "ids": [], "source": meta["source"], "expected": 0,
-                 "hashes": set()},
+                {
+                    "hash": meta["content_hash"],
+                    "ids": [],
+                    "source": meta["source"],
+                    "expected": 0,
+                    "hashes": set(),
+                },
             )
             info["ids"].append(record["id"])
             info["hashes"].add(meta["content_hash"])
@@ -379,4 +395,6 @@ def open_client(settings: Settings) -> Any:
                 f"Cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} "
                 f"({exc}). Start it with `chroma run` or drop --chroma-host."
             ) from exc
-    return chromadb.PersistentClient(path=str(Path(settings.index_dir) / "chroma"), settings=chroma_settings)
+    return chromadb.PersistentClient(
+        path=str(Path(settings.index_dir) / "chroma"), settings=chroma_settings
+    )

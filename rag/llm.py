@@ -63,11 +63,18 @@ def assemble_packaged_model(spec: PackagedGGUF, cache: Path) -> Path:
     note = target.with_suffix(".verified")
     if target.exists() and note.exists():
         stat = target.stat()
-        if json.loads(note.read_text()) == {"sha256": spec.sha256, "size": stat.st_size,
-                                            "mtime": stat.st_mtime}:
+        if json.loads(note.read_text()) == {
+            "sha256": spec.sha256,
+            "size": stat.st_size,
+            "mtime": stat.st_mtime,
+        }:
             return target
     cache.mkdir(parents=True, exist_ok=True)
-    if not (target.exists() and target.stat().st_size == spec.size and file_sha256(target) == spec.sha256):
+    if not (
+        target.exists()
+        and target.stat().st_size == spec.size
+        and file_sha256(target) == spec.sha256
+    ):
         partial = target.with_suffix(".part")
         with partial.open("wb") as out:
             for n in range(1, spec.parts + 1):
@@ -78,7 +85,9 @@ def assemble_packaged_model(spec: PackagedGGUF, cache: Path) -> Path:
                         f"Model part package {spec.package_pattern.format(n=n)} is not installed; "
                         "run the README's set-up command (make setup)."
                     ) from exc
-                with (Path(package.__file__).parent / spec.part_pattern.format(n=n)).open("rb") as part:
+                with (Path(package.__file__).parent / spec.part_pattern.format(n=n)).open(
+                    "rb"
+                ) as part:
                     while block := part.read(8 << 20):
                         out.write(block)
         actual = file_sha256(partial)
@@ -90,7 +99,9 @@ def assemble_packaged_model(spec: PackagedGGUF, cache: Path) -> Path:
             )
         partial.replace(target)
     stat = target.stat()
-    note.write_text(json.dumps({"sha256": spec.sha256, "size": stat.st_size, "mtime": stat.st_mtime}))
+    note.write_text(
+        json.dumps({"sha256": spec.sha256, "size": stat.st_size, "mtime": stat.st_mtime})
+    )
     return target
 
 
@@ -110,7 +121,9 @@ def load_chat_model(settings: Settings) -> Any | None:
     if provider == "ollama" and model:
         module = _optional("langchain_ollama", "ollama")
         return module.ChatOllama(
-            model=model, base_url=settings.ollama_base_url, temperature=0,
+            model=model,
+            base_url=settings.ollama_base_url,
+            temperature=0,
             num_predict=settings.max_answer_tokens,
         )
     if provider == "openai" and model:
@@ -118,7 +131,9 @@ def load_chat_model(settings: Settings) -> Any | None:
         if not os.environ.get("OPENAI_API_KEY") and not settings.openai_base_url:
             raise UserError("Set OPENAI_API_KEY (and RAG_OPENAI_BASE_URL for a compatible server).")
         return module.ChatOpenAI(
-            model=model, base_url=settings.openai_base_url, temperature=0,
+            model=model,
+            base_url=settings.openai_base_url,
+            temperature=0,
             max_tokens=settings.max_answer_tokens,
             api_key=os.environ.get("OPENAI_API_KEY", "not-needed"),
         )
@@ -151,7 +166,9 @@ class RefusalProbe:
         if self.p_refusal is None:
             import numpy as np
 
-            pair = np.array([logits[self.refusal_token], logits[self.answer_token]], dtype=np.float64)
+            pair = np.array(
+                [logits[self.refusal_token], logits[self.answer_token]], dtype=np.float64
+            )
             pair = np.exp(pair - pair.max())
             self.p_refusal = float(pair[0] / pair.sum())
         return logits

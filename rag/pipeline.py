@@ -30,7 +30,9 @@ from rag.settings import Settings
 from rag.types import Chunk, Reply
 
 History = Sequence[tuple[str, str]]
-EMPTY_QUESTION_REPLY = "Please type a question about the news articles, for example: “Which militias were struck?”"
+EMPTY_QUESTION_REPLY = (
+    "Please type a question about the news articles, for example: “Which militias were struck?”"
+)
 
 
 def refusal_text(question: str) -> str:
@@ -85,7 +87,9 @@ class Assistant:
             self.__dict__["chat_model"] = chat_model
         self._lock = threading.RLock()
         self.retriever = HybridRetriever(
-            index=self.index, top_k=settings.top_k, candidate_k=settings.candidate_k,
+            index=self.index,
+            top_k=settings.top_k,
+            candidate_k=settings.candidate_k,
             rrf_k=settings.rrf_k,
         )
 
@@ -135,7 +139,9 @@ class Assistant:
 
     # ---- steps ---------------------------------------------------------------------------
     def _start(self, inputs: dict[str, Any]) -> Turn | Reply:
-        question, notes = sanitize_question(inputs.get("question"), self.settings.max_question_chars)
+        question, notes = sanitize_question(
+            inputs.get("question"), self.settings.max_question_chars
+        )
         if not question:
             return Reply(question="", answer=EMPTY_QUESTION_REPLY, abstained=True)
         history = [(str(u), str(a)) for u, a in inputs.get("history") or []]
@@ -212,7 +218,9 @@ class Assistant:
             cited, short = self._extractive(turn)
         else:
             cited, short = self._verified_draft(turn)
-        turn.timings["generate_s"] = turn.timings.get("generate_s", 0.0) + time.perf_counter() - began
+        turn.timings["generate_s"] = (
+            turn.timings.get("generate_s", 0.0) + time.perf_counter() - began
+        )
         turn.timings["total_s"] = time.perf_counter() - turn.started
         reply = Reply(
             question=turn.question,

@@ -15,7 +15,9 @@ from rag.index import Index
 from rag.types import Chunk
 
 
-def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60) -> list[tuple[str, float]]:
+def reciprocal_rank_fusion(
+    rankings: Sequence[Sequence[str]], k: int = 60
+) -> list[tuple[str, float]]:
     """Fuse ranked id lists: each id scores ``sum(1 / (k + rank))``, rank counted from 1.
 
     Ties keep the order in which ids were first seen, so the result is deterministic.
@@ -77,8 +79,10 @@ def document_to_hit(document: Document) -> Hit:
     meta = dict(document.metadata)
     scores = {k: float(meta.pop(k, 0.0)) for k in ("score", "dense", "bm25")}
     chunk_id = meta.pop("chunk_id", document.id or "")
-    fields = {k: meta.get(k, "") for k in ("doc_id", "start", "end", "title", "date", "source",
-                                            "content_hash")}
+    fields = {
+        k: meta.get(k, "")
+        for k in ("doc_id", "start", "end", "title", "date", "source", "content_hash")
+    }
     return Hit(Chunk(chunk_id=chunk_id, text=document.page_content, **fields), **scores)
 
 

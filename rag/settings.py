@@ -26,7 +26,9 @@ class Settings(BaseSettings):
         "packaged:all-MiniLM-L6-v2",
         description="'packaged:all-MiniLM-L6-v2', a Hugging Face model name or a local folder.",
     )
-    embedding_backend: str = Field("torch", description="torch, onnx or onnx-int8 (exported locally).")
+    embedding_backend: str = Field(
+        "torch", description="torch, onnx or onnx-int8 (exported locally)."
+    )
     embedding_batch_size: int = Field(64, description="Chunks embedded per batch.")
 
     chunk_size: int = Field(600, description="Target chunk length in characters.")

@@ -84,9 +84,19 @@ def live_server(tmp_path_factory: pytest.TempPathFactory):
     port = free_port()
     log = (folder / "server.log").open("w")
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "rag"), "serve", "--port", str(port),
-         "--index-dir", str(folder / "index"), "--corpus", str(corpus)],
-        stdout=log, stderr=subprocess.STDOUT, cwd=folder,
+        [
+            str(Path(sys.executable).parent / "rag"),
+            "serve",
+            "--port",
+            str(port),
+            "--index-dir",
+            str(folder / "index"),
+            "--corpus",
+            str(corpus),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=folder,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 300

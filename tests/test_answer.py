@@ -15,7 +15,10 @@ from rag.pipeline import sanitize_question
 
 
 def test_parse_answer_line():
-    draft = parse_draft("ANSWER: About 2,500 U.S. troops remain in Iraq [2].", "How many U.S. troops remain in Iraq?")
+    draft = parse_draft(
+        "ANSWER: About 2,500 U.S. troops remain in Iraq [2].",
+        "How many U.S. troops remain in Iraq?",
+    )
     assert not draft.refused
     assert draft.answer == "About 2,500 U.S. troops remain in Iraq [2]."
     assert draft.short == "2,500"
@@ -24,21 +27,32 @@ def test_parse_answer_line():
 @pytest.mark.parametrize(
     "answer,question,short",
     [
-        ("Kata’ib Sayyid al-Shuhada and Kata’ib Hezbollah [1].", "Which militias were struck?",
-         "Kata’ib Sayyid al-Shuhada and Kata’ib Hezbollah"),
+        (
+            "Kata’ib Sayyid al-Shuhada and Kata’ib Hezbollah [1].",
+            "Which militias were struck?",
+            "Kata’ib Sayyid al-Shuhada and Kata’ib Hezbollah",
+        ),
         ("Vienna [2].", "Where are the talks?", "Vienna"),
-        ("Ebrahim Raisi became president in the recent elections in Iran [2].",
-         "Who became president in the recent elections in Iran?", "Ebrahim Raisi"),
-        ("He said the United States was disrupting the security of the region [1].",
-         "What did Saeed Khatibzadeh say about the United States?", "disrupting the security of the region"),
+        (
+            "Ebrahim Raisi became president in the recent elections in Iran [2].",
+            "Who became president in the recent elections in Iran?",
+            "Ebrahim Raisi",
+        ),
+        (
+            "He said the United States was disrupting the security of the region [1].",
+            "What did Saeed Khatibzadeh say about the United States?",
+            "disrupting the security of the region",
+        ),
     ],
 )
 def test_short_answer_is_the_new_information(answer, question, short):
     assert short_answer(answer, question) == short
 
 
-@pytest.mark.parametrize("raw", ["NOT IN ARTICLES", "ANSWER: NOT IN ARTICLES", "",
-                                 "ANSWER: The passages do not mention it."])
+@pytest.mark.parametrize(
+    "raw",
+    ["NOT IN ARTICLES", "ANSWER: NOT IN ARTICLES", "", "ANSWER: The passages do not mention it."],
+)
 def test_refusals(raw):
     assert parse_draft(raw).refused
 
@@ -68,14 +82,22 @@ def test_follow_up_detection():
     assert not needs_condensing("How many troops remain in Iraq?", history)
 
 
-HISTORY = [("Who is Saeed Khatibzadeh?", "Saeed Khatibzadeh is the spokesman for the Iranian Foreign Ministry [1].")]
+HISTORY = [
+    (
+        "Who is Saeed Khatibzadeh?",
+        "Saeed Khatibzadeh is the spokesman for the Iranian Foreign Ministry [1].",
+    )
+]
 
 
 @pytest.mark.parametrize(
     "question,referent,expected",
     [
-        ("What did he say about the United States?", "Saeed Khatibzadeh",
-         "What did Saeed Khatibzadeh say about the United States?"),
+        (
+            "What did he say about the United States?",
+            "Saeed Khatibzadeh",
+            "What did Saeed Khatibzadeh say about the United States?",
+        ),
         ("What is his job?", "Saeed Khatibzadeh", "What is Saeed Khatibzadeh's job?"),
         ("Who funds that group?", "Kata’ib Hezbollah", "Who funds Kata’ib Hezbollah?"),
     ],

@@ -9,7 +9,11 @@ KEYS = {"question", "answer", "short_answer", "abstained", "citations", "timings
 
 
 def test_ask_returns_the_cli_object(live_server):
-    response = httpx.post(f"{live_server['url']}/api/ask", json={"question": "Which militias were struck?"}, timeout=120)
+    response = httpx.post(
+        f"{live_server['url']}/api/ask",
+        json={"question": "Which militias were struck?"},
+        timeout=120,
+    )
     assert response.status_code == 200
     reply = response.json()
     assert set(reply) == KEYS
@@ -18,7 +22,12 @@ def test_ask_returns_the_cli_object(live_server):
 
 
 def test_history_makes_follow_ups_work(live_server):
-    history = [["Who is Saeed Khatibzadeh?", "Saeed Khatibzadeh is the spokesman for the Iranian Foreign Ministry [1]."]]
+    history = [
+        [
+            "Who is Saeed Khatibzadeh?",
+            "Saeed Khatibzadeh is the spokesman for the Iranian Foreign Ministry [1].",
+        ]
+    ]
     response = httpx.post(
         f"{live_server['url']}/api/ask",
         json={"question": "What did he say about the United States?", "history": history},
@@ -36,6 +45,10 @@ def test_empty_questions_get_a_polite_reply(live_server, body):
 
 
 def test_malformed_body_is_a_clear_client_error(live_server):
-    response = httpx.post(f"{live_server['url']}/api/ask", content=b"not json",
-                          headers={"content-type": "application/json"}, timeout=30)
+    response = httpx.post(
+        f"{live_server['url']}/api/ask",
+        content=b"not json",
+        headers={"content-type": "application/json"},
+        timeout=30,
+    )
     assert response.status_code == 422

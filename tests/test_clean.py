@@ -11,8 +11,14 @@ def seed() -> Article:
 
 def test_seed_boilerplate_is_gone_and_text_kept():
     text = seed().text
-    for junk in ("top of page", "bottom of page", "Featured Review", "Tag Cloud", "Credit...",
-                 "(c) 2021 The New York Times"):
+    for junk in (
+        "top of page",
+        "bottom of page",
+        "Featured Review",
+        "Tag Cloud",
+        "Credit...",
+        "(c) 2021 The New York Times",
+    ):
         assert junk not in text
     assert "Kata’ib Sayyid al-Shuhada and Kata’ib Hezbollah" in text
     assert text.rstrip().endswith("well beyond Iran’s borders.")
@@ -33,7 +39,9 @@ def test_clean_does_not_mutate_input():
 
 
 def test_markdown_heading_becomes_title():
-    article = clean(Article("d", "x.md", "# Floods Hit the Valley\n\nMarch 3, 2022\n\nRain fell for days."))
+    article = clean(
+        Article("d", "x.md", "# Floods Hit the Valley\n\nMarch 3, 2022\n\nRain fell for days.")
+    )
     assert article.title == "Floods Hit the Valley"
     assert article.date == "2022-03-03"
 

@@ -14,8 +14,12 @@ REPLY_KEYS = {"question", "answer", "short_answer", "abstained", "citations", "t
 CITATION_KEYS = {"n", "doc_id", "title", "date", "source", "text", "start", "end"}
 
 
-def rag(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([RAG, *args], input=stdin, capture_output=True, text=True, cwd=cwd, timeout=300)
+def rag(
+    *args: str, stdin: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [RAG, *args], input=stdin, capture_output=True, text=True, cwd=cwd, timeout=300
+    )
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +44,15 @@ def test_reingest_reports_unchanged(index_dir):
 
 
 def test_ask_json(index_dir):
-    done = rag("ask", "Which militias were struck?", "--json", "--llm", "extractive", "--index-dir", index_dir)
+    done = rag(
+        "ask",
+        "Which militias were struck?",
+        "--json",
+        "--llm",
+        "extractive",
+        "--index-dir",
+        index_dir,
+    )
     assert done.returncode == 0, done.stderr
     reply = json.loads(done.stdout)
     assert set(reply) == REPLY_KEYS
@@ -63,12 +75,22 @@ def test_empty_question_is_answered_politely(index_dir):
 
 
 def test_jsonl_keeps_order_ids_and_conversations(index_dir):
-    lines = "\n".join([
-        json.dumps({"id": "q1", "question": "How many U.S. troops remain in Iraq?"}),
-        "this is not json",
-        json.dumps({"id": "c1", "turns": ["Who is Saeed Khatibzadeh?", "What did he say about the United States?"]}),
-        json.dumps({"id": "q2", "question": ""}),
-    ])
+    lines = "\n".join(
+        [
+            json.dumps({"id": "q1", "question": "How many U.S. troops remain in Iraq?"}),
+            "this is not json",
+            json.dumps(
+                {
+                    "id": "c1",
+                    "turns": [
+                        "Who is Saeed Khatibzadeh?",
+                        "What did he say about the United States?",
+                    ],
+                }
+            ),
+            json.dumps({"id": "q2", "question": ""}),
+        ]
+    )
     done = rag("ask", "--jsonl", "-", "--llm", "extractive", "--index-dir", index_dir, stdin=lines)
     assert done.returncode == 0, done.stderr
     out = [json.loads(line) for line in done.stdout.splitlines()]

@@ -35,13 +35,25 @@ def test_squad_loader_makes_one_document_per_article(tmp_path):
     assert len(cases) == 1494 and sum(c.unanswerable for c in cases) == 769
     assert len(list((tmp_path / "corpus").glob("*.txt"))) == 4
     sample = load_squad(SQUAD, tmp_path / "again", sample=20, seed=3)
-    assert [c.id for c in sample] == [c.id for c in load_squad(SQUAD, tmp_path / "third", sample=20, seed=3)]
+    assert [c.id for c in sample] == [
+        c.id for c in load_squad(SQUAD, tmp_path / "third", sample=20, seed=3)
+    ]
 
 
 def test_eval_writes_reports_compares_and_gates(tmp_path):
     out = tmp_path / "run1"
-    done = rag("eval", str(SEED_SUITE), "--llm", "extractive", "--corpus", str(SEED_CORPUS),
-               "--sample", "15", "--out", str(out))
+    done = rag(
+        "eval",
+        str(SEED_SUITE),
+        "--llm",
+        "extractive",
+        "--corpus",
+        str(SEED_CORPUS),
+        "--sample",
+        "15",
+        "--out",
+        str(out),
+    )
     assert done.returncode == 0, done.stderr
     assert "SQuAD F1" in done.stdout and "answer accuracy" in done.stdout
     report = json.loads((out / "report.json").read_text())
@@ -51,7 +63,19 @@ def test_eval_writes_reports_compares_and_gates(tmp_path):
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") == 2 and "<script" not in page
 
-    again = rag("eval", str(SEED_SUITE), "--llm", "extractive", "--corpus", str(SEED_CORPUS),
-                "--sample", "15", "--compare", str(out / "report.json"), "--min-refusal", "50")
+    again = rag(
+        "eval",
+        str(SEED_SUITE),
+        "--llm",
+        "extractive",
+        "--corpus",
+        str(SEED_CORPUS),
+        "--sample",
+        "15",
+        "--compare",
+        str(out / "report.json"),
+        "--min-refusal",
+        "50",
+    )
     assert "compared with the earlier report" in again.stdout
     assert again.returncode != 0 and "below threshold: refusal_recall" in again.stderr

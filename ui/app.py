@@ -96,9 +96,15 @@ class ChatApp:
                     yield "", [*messages, *render.reply_messages(part)]
                     return
                 streamed += part
-                yield "", [*messages, {"role": "assistant", "content": render.answer_text(streamed)}]
+                yield (
+                    "",
+                    [*messages, {"role": "assistant", "content": render.answer_text(streamed)}],
+                )
         except RagError as exc:
-            yield "", [*messages, {"role": "assistant", "content": f"> ⚠️ {render.escape(str(exc))}"}]
+            yield (
+                "",
+                [*messages, {"role": "assistant", "content": f"> ⚠️ {render.escape(str(exc))}"}],
+            )
         except Exception:
             log.exception("answering failed")
             note = "> ⚠️ Something went wrong while answering. Please try again."
@@ -120,7 +126,9 @@ class ChatApp:
         """The indexed articles for the side panel."""
         return render.articles_markdown(self.assistant.index.documents())
 
-    def upload(self, files: list[str] | None, progress: gr.Progress | None = None) -> tuple[str, Any]:
+    def upload(
+        self, files: list[str] | None, progress: gr.Progress | None = None
+    ) -> tuple[str, Any]:
         """Add uploaded articles to the index without a restart."""
         progress = progress or gr.Progress()
         if not files:
@@ -132,7 +140,10 @@ class ChatApp:
             progress(0.4, desc=f"Indexing {len(accepted)} file(s)")
             summary = self.assistant.index.ingest(accepted)
             lines.insert(0, f"✅ {summary.line()}")
-            lines += [f"❌ {render.escape(s.source)}: {render.escape(s.reason)}" for s in summary.skipped_files]
+            lines += [
+                f"❌ {render.escape(s.source)}: {render.escape(s.reason)}"
+                for s in summary.skipped_files
+            ]
         progress(1.0)
         return "\n\n".join(lines), self.articles()
 
@@ -144,15 +155,23 @@ class ChatApp:
             with gr.Row(equal_height=False):
                 with gr.Column(scale=3, min_width=320):
                     chatbot = gr.Chatbot(
-                        elem_id="chat", height=560, layout="panel", label="Conversation",
-                        buttons=["copy"], feedback_options=("Like", "Dislike"),
+                        elem_id="chat",
+                        height=560,
+                        layout="panel",
+                        label="Conversation",
+                        buttons=["copy"],
+                        feedback_options=("Like", "Dislike"),
                         placeholder="Ask about the indexed articles. Follow-up questions understand the conversation.",
-                        sanitize_html=True, allow_tags=False,
+                        sanitize_html=True,
+                        allow_tags=False,
                     )
                     with gr.Row():
                         box = gr.Textbox(
                             placeholder="Ask a question, e.g. Which militias were struck?",
-                            show_label=False, scale=5, elem_id="question", autofocus=True,
+                            show_label=False,
+                            scale=5,
+                            elem_id="question",
+                            autofocus=True,
                         )
                         send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
                     with gr.Row():
@@ -163,8 +182,10 @@ class ChatApp:
                         table = gr.Markdown(self.articles, elem_id="articles")
                     with gr.Tab("Add articles"):
                         files = gr.File(
-                            file_count="multiple", file_types=sorted(SUPPORTED_SUFFIXES),
-                            label="Articles (.txt, .md, .html)", elem_id="upload",
+                            file_count="multiple",
+                            file_types=sorted(SUPPORTED_SUFFIXES),
+                            label="Articles (.txt, .md, .html)",
+                            elem_id="upload",
                         )
                         add = gr.Button("Add to index", elem_id="add")
                         status = gr.Markdown(elem_id="upload-status")
@@ -200,6 +221,12 @@ def create_app(assistant: Assistant, auth: tuple[str, str] | None = None) -> Fas
     page = ChatApp(assistant).blocks()
     page.queue(default_concurrency_limit=1, max_size=256)
     return gr.mount_gradio_app(
-        app, page, path="/", auth=auth, ssr_mode=False, css=CSS, footer_links=[],
+        app,
+        page,
+        path="/",
+        auth=auth,
+        ssr_mode=False,
+        css=CSS,
+        footer_links=[],
         max_file_size=MAX_UPLOAD_BYTES,
     )

@@ -56,7 +56,12 @@ def reply_messages(reply: Reply) -> list[dict[str, Any]]:
         messages = [{"role": "assistant", "content": note}]
         messages += [
             _passage_message(
-                f"Closest passage {i}:", chunk.title, chunk.date, chunk.source, escape(chunk.text), True
+                f"Closest passage {i}:",
+                chunk.title,
+                chunk.date,
+                chunk.source,
+                escape(chunk.text),
+                True,
             )
             for i, chunk in enumerate(reply.closest, start=1)
         ]
@@ -97,7 +102,9 @@ def articles_markdown(documents: list[dict[str, Any]]) -> str:
     lines = [f"**{len(documents)} article(s) indexed**", ""]
     for d in documents:
         facts = " · ".join(x for x in (d["date"], f"{d['passages']} passages", d["source"]) if x)
-        lines.append(f"- **{escape(d['title'] or 'Untitled')}**  \n  <small>{escape(facts)}</small>")
+        lines.append(
+            f"- **{escape(d['title'] or 'Untitled')}**  \n  <small>{escape(facts)}</small>"
+        )
     return "\n".join(lines)
 
 

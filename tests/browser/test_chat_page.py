@@ -10,8 +10,15 @@ pytestmark = pytest.mark.llm
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="module")
@@ -50,17 +57,19 @@ def ask(page, question: str, done_marker: str) -> dict:
     page.wait_for_function(
         "n => document.querySelectorAll('#chat [data-testid=bot]').length > n && "
         "document.querySelectorAll('#chat [data-testid=bot]')[n].innerText.trim().length > 0",
-        arg=before, timeout=120_000,
+        arg=before,
+        timeout=120_000,
     )
     first = time.perf_counter() - started
     page.wait_for_function(
         "([marker, n]) => { const bots = Array.from(document.querySelectorAll('#chat [data-testid=bot]')).slice(n);"
         " return bots.map(e => e.innerText).join('\\n').includes(marker); }",
-        arg=[done_marker, before], timeout=120_000,
+        arg=[done_marker, before],
+        timeout=120_000,
     )
     total = time.perf_counter() - started
     page.wait_for_timeout(300)
-    new_text = bot_text(page)[len(previous):]
+    new_text = bot_text(page)[len(previous) :]
     return {"first_token_s": first, "complete_s": total, "text": new_text}
 
 
@@ -86,7 +95,10 @@ def test_conversation_with_citations_follow_up_and_refusal(browser, live_server)
     page.set_viewport_size({"width": 390, "height": 844})
     page.wait_for_timeout(500)
     page.screenshot(path=str(ARTIFACTS / "chat-390x844.png"), full_page=True)
-    timings = {"first_token_s": round(first["first_token_s"], 2), "complete_s": round(first["complete_s"], 2)}
+    timings = {
+        "first_token_s": round(first["first_token_s"], 2),
+        "complete_s": round(first["complete_s"], 2),
+    }
     (ARTIFACTS / "browser-timings.json").write_text(json.dumps(timings))
     print("browser timings (Which militias were struck?):", timings)
     assert dialogs == []
@@ -111,18 +123,24 @@ def test_clear_and_feedback(browser, live_server):
     ask(page, "How many U.S. troops remain in Iraq?", "Iraq Is Caught in the Middle")
     feedback = live_server["index_dir"] / "feedback.jsonl"
     before = len(feedback.read_text().splitlines()) if feedback.exists() else 0
-    page.locator("#chat [data-testid=bot] button[aria-label='Like'], #chat button[aria-label='Like']").first.click()
+    page.locator(
+        "#chat [data-testid=bot] button[aria-label='Like'], #chat button[aria-label='Like']"
+    ).first.click()
     page.wait_for_timeout(1500)
     records = [json.loads(line) for line in feedback.read_text().splitlines()]
     assert len(records) == before + 1 and records[-1]["liked"] is True
     assert "troops" in records[-1]["question"]
     page.click("#clear")
-    page.wait_for_function("() => document.querySelectorAll('#chat [data-testid=bot]').length === 0")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#chat [data-testid=bot]').length === 0"
+    )
 
 
 def test_upload_adds_articles_and_rejects_bad_files(browser, live_server, tmp_path):
     good = tmp_path / "harbour.md"
-    good.write_text("# Harbour Reopens After Storm\n\nMay 2, 2023\n\nThe harbour in Port Elin reopened on Tuesday.")
+    good.write_text(
+        "# Harbour Reopens After Storm\n\nMay 2, 2023\n\nThe harbour in Port Elin reopened on Tuesday."
+    )
     bad = tmp_path / "tool.exe"
     bad.write_bytes(b"MZ\x00\x00")
     page, _ = open_chat(browser, live_server["url"])
@@ -130,8 +148,12 @@ def test_upload_adds_articles_and_rejects_bad_files(browser, live_server, tmp_pa
     page.set_input_files("#upload input[type=file]", [str(good), str(bad)])
     page.wait_for_timeout(1500)
     page.click("#add")
-    page.wait_for_function("() => document.querySelector('#upload-status').innerText.includes('added')", timeout=60_000)
+    page.wait_for_function(
+        "() => document.querySelector('#upload-status').innerText.includes('added')", timeout=60_000
+    )
     status = page.inner_text("#upload-status")
     assert "1 added" in status
     page.get_by_role("tab", name="Articles", exact=True).click()
-    page.wait_for_function("() => document.querySelector('#articles').innerText.includes('Harbour Reopens')")
+    page.wait_for_function(
+        "() => document.querySelector('#articles').innerText.includes('Harbour Reopens')"
+    )
