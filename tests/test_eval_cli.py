@@ -79,3 +79,13 @@ def test_eval_writes_reports_compares_and_gates(tmp_path):
     )
     assert "compared with the earlier report" in again.stdout
     assert again.returncode != 0 and "below threshold: refusal_recall" in again.stderr
+
+
+@pytest.mark.llm
+@pytest.mark.skipif(not SQUAD.exists(), reason="needs ../shared/data beside the clone")
+def test_squad_sample_with_the_local_model_keeps_its_floor(tmp_path):
+    done = rag("eval", str(SQUAD), "--sample", "24", "--seed", "0", "--out", str(tmp_path), "--min-f1", "45")
+    report = json.loads((tmp_path / "report.json").read_text())
+    print("SQuAD CI sample:", {k: round(v, 1) for k, v in report["metrics"].items() if not k.endswith("_s")})
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert report["run"]["model"].startswith("local:qwen2.5-coder-1.5b-instruct-q4_k_m.gguf:sha256=cc324af0")
