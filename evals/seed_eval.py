@@ -65,7 +65,7 @@ def main() -> int:
                 not score["unanswerable"] and not score["citation_supported"]
             ):
                 print(
-                    f"- {case['id']} {case['question']}\n    expected: {case.get('answers', 'refusal')}"
+                    f"- {case['id']} {case.get('question') or ' / '.join(case['turns'])}\n    expected: {case.get('answers', 'refusal')}"
                     f"\n    got: {reply['answer']} | short: {reply['short_answer']!r}"
                 )
     return 0
