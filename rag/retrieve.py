@@ -31,7 +31,7 @@ def reciprocal_rank_fusion(
 
 @dataclass(frozen=True)
 class Hit:
-    """A retrieved chunk with the evidence of why it was retrieved."""
+    """A retrieved chunk with why it was retrieved (a score of 0.0: not among that retriever's candidates)."""
 
     chunk: Chunk
     score: float
@@ -48,19 +48,11 @@ def hybrid_search(index: Index, query: str, top_k: int, candidate_k: int, rrf_k:
     fused = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in lexical]], rrf_k)[:top_k]
     dense_scores, bm25_scores = dict(dense), dict(lexical)
     chunks = {c.chunk_id: c for c in index.chunks([i for i, _ in fused])}
-    missing = [i for i, _ in fused if i in chunks and i not in dense_scores]
-    if missing:
-        dense_scores |= _similarities(index, embedding, [chunks[i] for i in missing])
     return [
         Hit(chunks[i], score, dense_scores.get(i, 0.0), bm25_scores.get(i, 0.0))
         for i, score in fused
         if i in chunks
     ]
-
-
-def _similarities(index: Index, query_embedding: Any, chunks: list[Chunk]) -> dict[str, float]:
-    vectors = index.embedder.encode([c.text for c in chunks])
-    return {c.chunk_id: float(v @ query_embedding) for c, v in zip(chunks, vectors, strict=True)}
 
 
 def hit_to_document(hit: Hit) -> Document:
