@@ -60,17 +60,13 @@ def bench_ingest(settings: Settings, scratch: Path) -> None:
     for i, text in enumerate(news_rows(COLLECTIONS[0])):
         (corpus / f"{i:05d}.txt").write_text(text, encoding="utf-8")
     embedder = Embedder.from_settings(settings)
-    index = Index(
-        settings.model_copy(update={"index_dir": scratch / "ingest"}), embedder, create=True
-    )
+    index = Index(settings.model_copy(update={"index_dir": scratch / "ingest"}), embedder, create=True)
     began = time.perf_counter()
     summary = index.ingest([corpus])
     ingest_s = time.perf_counter() - began
     texts = [r["document"] for r in index.all_records(include=("documents",))]
     began = time.perf_counter()
-    embedder.model.encode(
-        texts, batch_size=settings.embedding_batch_size, normalize_embeddings=True
-    )
+    embedder.model.encode(texts, batch_size=settings.embedding_batch_size, normalize_embeddings=True)
     encode_s = time.perf_counter() - began
     save(
         "ingest",
@@ -108,15 +104,11 @@ def bench_backends(settings: Settings, scratch: Path) -> None:
     texts = [
         c.text
         for i, t in enumerate(news_rows(COLLECTIONS[0])[:200])
-        for c in chunk(
-            clean(Article(str(i), "x.txt", t)), settings.chunk_size, settings.chunk_overlap
-        )
+        for c in chunk(clean(Article(str(i), "x.txt", t)), settings.chunk_size, settings.chunk_overlap)
     ][:1500]
     rows = []
     for backend in ("torch", "onnx", "onnx-int8"):
-        embedder = Embedder.from_settings(
-            settings.model_copy(update={"embedding_backend": backend})
-        )
+        embedder = Embedder.from_settings(settings.model_copy(update={"embedding_backend": backend}))
         embedder.encode(texts[:32])
         began = time.perf_counter()
         embedder.encode(texts)
@@ -125,9 +117,7 @@ def bench_backends(settings: Settings, scratch: Path) -> None:
             {
                 "backend": backend,
                 "chunks_per_s": round(rate, 1),
-                "seed_hit_at_k": round(
-                    seed_hit_at_k(embedder, settings, scratch, settings.top_k), 1
-                ),
+                "seed_hit_at_k": round(seed_hit_at_k(embedder, settings, scratch, settings.top_k), 1),
             }
         )
     save("backends", {"chunks": len(texts), "top_k": settings.top_k, "backends": rows})
@@ -167,9 +157,7 @@ def bench_retrieval(settings: Settings, scratch: Path, scales: list[int]) -> Non
                 ids=[f"{c.chunk_id}-r{copy}" for c in part],
                 documents=[c.text for c in part],
                 embeddings=vectors[start : start + take],
-                metadatas=[
-                    c.metadata() | {"doc_id": f"{c.doc_id}-r{copy}", "n_chunks": 0} for c in part
-                ],
+                metadatas=[c.metadata() | {"doc_id": f"{c.doc_id}-r{copy}", "n_chunks": 0} for c in part],
             )
             written += take
         index.rebuild_bm25()
@@ -235,9 +223,7 @@ def bench_answer(settings: Settings, scratch: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument(
-        "sections", nargs="*", default=["ingest", "backends", "retrieval", "answer"]
-    )
+    parser.add_argument("sections", nargs="*", default=["ingest", "backends", "retrieval", "answer"])
     parser.add_argument("--scale", type=int, nargs="+", default=[10_000, 100_000])
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

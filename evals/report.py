@@ -32,9 +32,7 @@ HEADLINE = [
 ]
 
 
-def build_report(
-    suite: str, metrics: dict[str, Any], results: Sequence[Result], run: dict[str, Any]
-) -> dict[str, Any]:
+def build_report(suite: str, metrics: dict[str, Any], results: Sequence[Result], run: dict[str, Any]) -> dict[str, Any]:
     """Everything about a run, as one JSON-able object."""
     return {
         "suite": suite,
@@ -42,8 +40,7 @@ def build_report(
         "metrics": {k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()},
         "categories": {k: round(v, 2) for k, v in per_category(results).items()},
         "cases": [
-            {"case": r.case.as_dict(), "reply": r.reply, "scores": r.scores, "failed": r.failed}
-            for r in results
+            {"case": r.case.as_dict(), "reply": r.reply, "scores": r.scores, "failed": r.failed} for r in results
         ],
     }
 
@@ -66,9 +63,7 @@ def print_report(report: dict[str, Any], failures: int = 20) -> None:
     from rich.table import Table
 
     console = Console()
-    table = Table(
-        title=f"{report['suite']} — {report['run']['llm']} ({report['metrics']['questions']} questions)"
-    )
+    table = Table(title=f"{report['suite']} — {report['run']['llm']} ({report['metrics']['questions']} questions)")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, label in HEADLINE:
@@ -81,12 +76,8 @@ def print_report(report: dict[str, Any], failures: int = 20) -> None:
         console.print(f"[bold]{len(failed)} failures[/bold] (first {min(failures, len(failed))}):")
     for item in failed[:failures]:
         case, reply = item["case"], item["reply"]
-        expected = (
-            "refusal" if case.get("unanswerable") else " | ".join(case.get("answers", [])[:3])
-        )
-        console.print(
-            f"- {case['id']}: {case.get('question') or case.get('turns', [''])[-1]}", markup=False
-        )
+        expected = "refusal" if case.get("unanswerable") else " | ".join(case.get("answers", [])[:3])
+        console.print(f"- {case['id']}: {case.get('question') or case.get('turns', [''])[-1]}", markup=False)
         console.print(f"    expected: {expected}\n    got: {reply.get('answer', '')}", markup=False)
 
 
@@ -116,16 +107,8 @@ def print_comparison(old: dict[str, Any], new: dict[str, Any]) -> None:
     console = Console()
     console.print(table)
     before = {c["case"]["id"]: c["failed"] for c in old.get("cases", [])}
-    fixed = [
-        c["case"]["id"]
-        for c in new["cases"]
-        if before.get(c["case"]["id"]) is True and not c["failed"]
-    ]
-    broke = [
-        c["case"]["id"]
-        for c in new["cases"]
-        if before.get(c["case"]["id"]) is False and c["failed"]
-    ]
+    fixed = [c["case"]["id"] for c in new["cases"] if before.get(c["case"]["id"]) is True and not c["failed"]]
+    broke = [c["case"]["id"] for c in new["cases"] if before.get(c["case"]["id"]) is False and c["failed"]]
     console.print(
         f"now passing: {', '.join(fixed) or 'none'}; now failing: {', '.join(broke) or 'none'}",
         markup=False,
@@ -180,17 +163,20 @@ def write_html(report: dict[str, Any], path: Path) -> None:
         case, reply = item["case"], item["reply"]
         expected = "refusal" if case.get("unanswerable") else " | ".join(case.get("answers", []))
         passages = "".join(
-            f"<blockquote><b>[{c['n']}] {e(c['title'])}</b> ({e(c.get('date', ''))}, {e(c['source'])})<br>{e(c['text'])}</blockquote>"
+            f"<blockquote><b>[{c['n']}] {e(c['title'])}</b> "
+            f"({e(c.get('date', ''))}, {e(c['source'])})<br>{e(c['text'])}</blockquote>"
             for c in reply.get("citations", [])
         )
         question = case.get("question") or " → ".join(case.get("turns", []))
         failures.append(
             f"<section><h3>{e(case['id'])}: {e(question)}</h3><p><b>expected:</b> {e(expected)}<br>"
-            f"<b>answer:</b> {e(reply.get('answer', ''))}<br><b>short answer:</b> {e(reply.get('short_answer', ''))}</p>"
+            f"<b>answer:</b> {e(reply.get('answer', ''))}<br>"
+            f"<b>short answer:</b> {e(reply.get('short_answer', ''))}</p>"
             f"{passages}</section>"
         )
     run = report["run"]
-    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Evaluation: {e(report["suite"])}</title>
+    title = f"Evaluation: {e(report['suite'])}"
+    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#111}}
 table{{border-collapse:collapse}}td{{border-bottom:1px solid #ddd;padding:4px 12px}}
 blockquote{{border-left:3px solid #93c5fd;margin:.5em 0;padding:.3em .8em;background:#f8fafc}}

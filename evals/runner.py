@@ -25,14 +25,10 @@ class Result:
     def failed(self) -> bool:
         """Wrong answer, wrong refusal, or an answer whose citations miss the evidence."""
         s = self.scores
-        return not s["correct"] or (
-            not s["unanswerable"] and not s["abstained"] and not s["citation_supported"]
-        )
+        return not s["correct"] or (not s["unanswerable"] and not s["abstained"] and not s["citation_supported"])
 
 
-def run_suite(
-    assistant: Any, cases: Sequence[Case], progress: Callable[[int], None] | None = None
-) -> list[Result]:
+def run_suite(assistant: Any, cases: Sequence[Case], progress: Callable[[int], None] | None = None) -> list[Result]:
     """Ask every case in order; conversations carry their own history."""
     results = []
     for i, case in enumerate(cases):
@@ -45,9 +41,7 @@ def run_suite(
             turns.append(reply.to_dict())
         assert reply is not None
         retrieved = [chunk.text for chunk in reply.retrieved]
-        results.append(
-            Result(case, turns[-1], turns, score_reply(case.as_dict(), turns[-1], retrieved))
-        )
+        results.append(Result(case, turns[-1], turns, score_reply(case.as_dict(), turns[-1], retrieved)))
         if progress:
             progress(i + 1)
     return results

@@ -18,9 +18,7 @@ from rag.metrics import percentile, score_reply
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument(
-        "--suite", type=Path, default=Path(__file__).parent / "suites" / "seed.jsonl"
-    )
+    parser.add_argument("--suite", type=Path, default=Path(__file__).parent / "suites" / "seed.jsonl")
     parser.add_argument("--llm", default="local")
     parser.add_argument("--index-dir", default=None)
     parser.add_argument("--show-failures", action="store_true")
@@ -31,9 +29,7 @@ def main() -> int:
     if args.index_dir:
         command += ["--index-dir", args.index_dir]
     began = time.perf_counter()
-    done = subprocess.run(
-        command, input="\n".join(json.dumps(c) for c in cases), capture_output=True, text=True
-    )
+    done = subprocess.run(command, input="\n".join(json.dumps(c) for c in cases), capture_output=True, text=True)
     if done.returncode != 0:
         print(done.stderr, file=sys.stderr)
         return done.returncode
@@ -54,18 +50,13 @@ def main() -> int:
         "latency_p95_s": percentile(totals, 95),
         "wall_s": time.perf_counter() - began,
     }
-    print(
-        json.dumps(
-            {k: round(v, 3) if isinstance(v, float) else v for k, v in report.items()}, indent=2
-        )
-    )
+    print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in report.items()}, indent=2))
     if args.show_failures:
         for case, reply, score in zip(cases, replies, scores, strict=True):
-            if not score["correct"] or (
-                not score["unanswerable"] and not score["citation_supported"]
-            ):
+            if not score["correct"] or (not score["unanswerable"] and not score["citation_supported"]):
                 print(
-                    f"- {case['id']} {case.get('question') or ' / '.join(case['turns'])}\n    expected: {case.get('answers', 'refusal')}"
+                    f"- {case['id']} {case.get('question') or ' / '.join(case['turns'])}"
+                    f"\n    expected: {case.get('answers', 'refusal')}"
                     f"\n    got: {reply['answer']} | short: {reply['short_answer']!r}"
                 )
     return 0

@@ -55,9 +55,7 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")[:80] or "article"
 
 
-def load_squad(
-    path: Path, corpus_dir: Path, sample: int | None = None, seed: int = 0
-) -> list[Case]:
+def load_squad(path: Path, corpus_dir: Path, sample: int | None = None, seed: int = 0) -> list[Case]:
     """Read SQuAD v2.0: each article becomes one document in ``corpus_dir``, each question a case.
 
     Questions marked ``is_impossible`` are unanswerable. ``sample`` picks a fixed subset
@@ -69,9 +67,7 @@ def load_squad(
     for article in data["data"]:
         title = article["title"].replace("_", " ")
         paragraphs = [p["context"].strip() for p in article["paragraphs"]]
-        (corpus_dir / f"{slug(title)}.txt").write_text(
-            title + "\n\n" + "\n\n".join(paragraphs) + "\n"
-        )
+        (corpus_dir / f"{slug(title)}.txt").write_text(title + "\n\n" + "\n\n".join(paragraphs) + "\n")
         for paragraph in article["paragraphs"]:
             for qa in paragraph["qas"]:
                 golds = list(dict.fromkeys(a["text"] for a in qa.get("answers", [])))

@@ -108,9 +108,7 @@ def parse_draft(raw: str, question: str = "") -> Draft:
     text = raw.strip()
     match = re.search(r"ANSWER:\s*(.+)", text, re.IGNORECASE)
     answer = (match.group(1) if match else text.split("\n")[0]).strip()
-    refused = (
-        not answer or REFUSAL_TOKEN.lower() in text.lower() or bool(REFUSAL_PATTERNS.search(answer))
-    )
+    refused = not answer or REFUSAL_TOKEN.lower() in text.lower() or bool(REFUSAL_PATTERNS.search(answer))
     if refused:
         return Draft(answer="", short="", refused=True, raw=raw)
     return Draft(answer=answer, short=short_answer(answer, question), refused=False, raw=raw)
@@ -130,9 +128,7 @@ def short_answer(answer: str, question: str) -> str:
 
     def is_new(token: str) -> bool:
         token_words = words(token)
-        return bool(token_words) and any(
-            w not in STOPWORDS and stem(w) not in asked for w in token_words
-        )
+        return bool(token_words) and any(w not in STOPWORDS and stem(w) not in asked for w in token_words)
 
     best: tuple[int, int] = (0, 0)
     start = None
@@ -164,10 +160,7 @@ def stream_answer_text(tokens: Iterable[str]) -> Iterator[str]:
         buffer += token
         if not started:
             stripped = buffer.lstrip()
-            if (
-                REFUSAL_TOKEN.startswith(stripped.upper()[: len(REFUSAL_TOKEN)])
-                and len(stripped) < 20
-            ):
+            if REFUSAL_TOKEN.startswith(stripped.upper()[: len(REFUSAL_TOKEN)]) and len(stripped) < 20:
                 continue
             if stripped.upper().startswith("ANSWER:"):
                 buffer, started = stripped[len("ANSWER:") :].lstrip(), True
@@ -182,12 +175,7 @@ def stream_answer_text(tokens: Iterable[str]) -> Iterator[str]:
             yield visible[emitted:]
             emitted = len(visible)
         finished = bool(cut)
-    if (
-        not finished
-        and started
-        and len(buffer.rstrip()) > emitted
-        and REFUSAL_TOKEN not in buffer.upper()
-    ):
+    if not finished and started and len(buffer.rstrip()) > emitted and REFUSAL_TOKEN not in buffer.upper():
         yield buffer.rstrip()[emitted:]
 
 
@@ -226,9 +214,7 @@ def conversation_text(history: Sequence[tuple[str, str]], turns: int = 2) -> str
     return "\n".join(lines)
 
 
-def resolve_messages(
-    question: str, word: str, history: Sequence[tuple[str, str]]
-) -> list[BaseMessage]:
+def resolve_messages(question: str, word: str, history: Sequence[tuple[str, str]]) -> list[BaseMessage]:
     """Messages asking what ``word`` in ``question`` refers to.
 
     They begin with the answering prompt's instructions and examples, unchanged: llama.cpp keeps

@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from rag.types import Chunk, Citation
 
 MARKER = re.compile(r"\s*\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
-QUOTE_FOLD = str.maketrans(
-    {"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "–": "-", "—": "-"}
-)
+QUOTE_FOLD = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "–": "-", "—": "-"})
 STOPWORDS = frozenset(
     """a an the and or but if of at by for with about against between into through during before
     after above below to from up down in out on off over under again further then once here there
@@ -40,10 +38,7 @@ def words(text: str) -> list[str]:
 
 
 NUMBER_WORDS = {
-    w: str(n)
-    for n, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve".split()
-    )
+    w: str(n) for n, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())
 }
 
 
@@ -140,9 +135,7 @@ def verify_citations(
     """
     numbers = [n for n in cited_numbers(answer) if 1 <= n <= len(passages)]
     scores = {
-        n: support(claim, chunk.text, question)
-        if relevance(question, chunk.text) >= RELEVANCE_THRESHOLD
-        else 0.0
+        n: support(claim, chunk.text, question) if relevance(question, chunk.text) >= RELEVANCE_THRESHOLD else 0.0
         for n, chunk in enumerate(passages, start=1)
     }
     kept = [n for n in numbers if scores[n] >= threshold]

@@ -56,11 +56,7 @@ def parse_date(text: str) -> str:
 def is_boilerplate(line: str) -> bool:
     """True for a line of page furniture rather than article text."""
     stripped = line.strip()
-    return bool(
-        BOILERPLATE_LINES.match(stripped)
-        or PHOTO_CREDIT.search(stripped)
-        or COPYRIGHT.match(stripped)
-    )
+    return bool(BOILERPLATE_LINES.match(stripped) or PHOTO_CREDIT.search(stripped) or COPYRIGHT.match(stripped))
 
 
 def normalise(text: str) -> str:
@@ -72,14 +68,17 @@ def normalise(text: str) -> str:
 
 
 def extract_html(html: str) -> tuple[str, str, str]:
-    """Main text, title and date of an HTML page, through trafilatura."""
+    """Main text, title and date of an HTML page, through trafilatura.
+
+    When its extractor finds no main text (odd or broken markup), all visible text is kept.
+    """
     import trafilatura
 
     doc = trafilatura.bare_extraction(
         html, with_metadata=True, include_comments=False, include_tables=False, as_dict=False
     )
     if doc is None or not (doc.text or "").strip():
-        return "", "", ""
+        return trafilatura.html2txt(html) or "", "", ""
     return doc.text or "", doc.title or "", doc.date or ""
 
 

@@ -24,21 +24,13 @@ log = logging.getLogger("rag")
 def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by every subcommand; each becomes a Settings field when given."""
     options = [
-        click.option(
-            "--index-dir", type=click.Path(path_type=Path), help="Index folder [RAG_INDEX_DIR]."
-        ),
-        click.option(
-            "--corpus", type=click.Path(path_type=Path), help="Default corpus folder [RAG_CORPUS]."
-        ),
-        click.option(
-            "--llm", help="local | gguf:PATH | ollama:MODEL | openai:MODEL | extractive [RAG_LLM]."
-        ),
+        click.option("--index-dir", type=click.Path(path_type=Path), help="Index folder [RAG_INDEX_DIR]."),
+        click.option("--corpus", type=click.Path(path_type=Path), help="Default corpus folder [RAG_CORPUS]."),
+        click.option("--llm", help="local | gguf:PATH | ollama:MODEL | openai:MODEL | extractive [RAG_LLM]."),
         click.option("--top-k", type=int, help="Passages given to the model [RAG_TOP_K]."),
         click.option("--chroma-host", help="Use a Chroma server at this host [RAG_CHROMA_HOST]."),
         click.option("--chroma-port", type=int, help="Chroma server port [RAG_CHROMA_PORT]."),
-        click.option(
-            "--embedding-model", help="Embedding model name or folder [RAG_EMBEDDING_MODEL]."
-        ),
+        click.option("--embedding-model", help="Embedding model name or folder [RAG_EMBEDDING_MODEL]."),
         click.option("-v", "--verbose", is_flag=True, help="Log debug messages."),
     ]
     for option in reversed(options):
@@ -104,9 +96,7 @@ def ask(settings: Settings, question: str | None, as_json: bool, jsonl: TextIO |
     from rag.pipeline import Assistant
 
     if question is None and jsonl is None:
-        raise click.UsageError(
-            'Give a QUESTION or --jsonl FILE, e.g. rag ask "Which militias were struck?"'
-        )
+        raise click.UsageError('Give a QUESTION or --jsonl FILE, e.g. rag ask "Which militias were struck?"')
     assistant = Assistant(settings)
     if jsonl is not None:
         for line in answer_jsonl(assistant, jsonl):
@@ -128,9 +118,7 @@ def setup(settings: Settings) -> None:
     from rag.llm import LOCAL_MODEL, assemble_packaged_model
 
     embedder = Embedder.from_settings(settings)
-    click.echo(
-        f"embedding model ready: {settings.embedding_model} ({embedder.dimension} dimensions)"
-    )
+    click.echo(f"embedding model ready: {settings.embedding_model} ({embedder.dimension} dimensions)")
     path = assemble_packaged_model(LOCAL_MODEL, settings.model_cache)
     click.echo(f"local chat model ready: {path} (sha256 {LOCAL_MODEL.sha256[:12]}… verified)")
 
@@ -218,16 +206,10 @@ def serve(settings: Settings, host: str, port: int, auth: str | None) -> None:
     help="An earlier report.json to compare with.",
 )
 @click.option("--min-f1", type=float, help="Exit non-zero if SQuAD F1 (0-100) is lower.")
-@click.option(
-    "--min-accuracy", type=float, help="Exit non-zero if answer accuracy (0-100) is lower."
-)
+@click.option("--min-accuracy", type=float, help="Exit non-zero if answer accuracy (0-100) is lower.")
 @click.option("--min-refusal", type=float, help="Exit non-zero if refusal recall (0-100) is lower.")
-@click.option(
-    "--min-citation", type=float, help="Exit non-zero if citation support (0-100) is lower."
-)
-@click.option(
-    "--failures", type=int, default=20, show_default=True, help="Failures listed in the terminal."
-)
+@click.option("--min-citation", type=float, help="Exit non-zero if citation support (0-100) is lower.")
+@click.option("--failures", type=int, default=20, show_default=True, help="Failures listed in the terminal.")
 @common_options
 def evaluate(
     settings: Settings,
@@ -259,8 +241,7 @@ def evaluate(
     from rag.pipeline import Assistant
 
     corpus_given = (
-        "corpus" in (click.get_current_context().params or {})
-        and click.get_current_context().params["corpus"]
+        "corpus" in (click.get_current_context().params or {}) and click.get_current_context().params["corpus"]
     )
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as scratch:
         corpus = None
@@ -278,9 +259,7 @@ def evaluate(
                 corpus = settings.corpus
         embedder = Embedder.from_settings(settings)
         if corpus is not None:
-            settings = settings.model_copy(
-                update={"index_dir": Path(scratch) / "index", "chroma_host": None}
-            )
+            settings = settings.model_copy(update={"index_dir": Path(scratch) / "index", "chroma_host": None})
             Index(settings, embedder, create=True).ingest([corpus])
         assistant = Assistant(settings, embedder=embedder)
         started = clock.strftime("%Y-%m-%dT%H:%M:%S")
@@ -316,9 +295,7 @@ def evaluate(
         ("citation_support", min_citation),
     ]
     missed = [
-        f"{name} {metrics[name]:.1f} < {floor}"
-        for name, floor in gates
-        if floor is not None and metrics[name] < floor
+        f"{name} {metrics[name]:.1f} < {floor}" for name, floor in gates if floor is not None and metrics[name] < floor
     ]
     if missed:
         raise click.ClickException("below threshold: " + "; ".join(missed))
@@ -361,8 +338,7 @@ def print_reply(reply: Any) -> None:
         console.print(f"note: {escape(note)}", style="dim")
     for c in reply.citations:
         console.print(
-            f"\n[{c.n}] {escape(c.title)} ({escape(c.date or 'undated')}) — {escape(c.source)} "
-            f"chars {c.start}-{c.end}",
+            f"\n[{c.n}] {escape(c.title)} ({escape(c.date or 'undated')}) — {escape(c.source)} chars {c.start}-{c.end}",
             style="cyan",
             markup=False,
         )

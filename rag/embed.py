@@ -47,9 +47,7 @@ class Embedder:
         export_dir: Path | None = None,
     ) -> None:
         if backend not in BACKENDS:
-            raise ModelUnavailableError(
-                f"Unknown embedding backend {backend!r}; use one of {BACKENDS}."
-            )
+            raise ModelUnavailableError(f"Unknown embedding backend {backend!r}; use one of {BACKENDS}.")
         location = resolve_embedding_model(model)
         if Path(location).exists():
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -109,9 +107,7 @@ class Embedder:
             settings.embedding_model,
             settings.embedding_batch_size,
             settings.embedding_backend,
-            export_dir=Path(settings.model_cache)
-            / "onnx"
-            / re.sub(r"[^A-Za-z0-9.-]+", "_", settings.embedding_model),
+            export_dir=Path(settings.model_cache) / "onnx" / re.sub(r"[^A-Za-z0-9.-]+", "_", settings.embedding_model),
         )
 
     @property
@@ -135,9 +131,7 @@ class OnnxEncoder:
         path = self._export(model, folder, int8)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = os.cpu_count() or 1
-        self.session = onnxruntime.InferenceSession(
-            str(path), options, providers=["CPUExecutionProvider"]
-        )
+        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.inputs = [i.name for i in self.session.get_inputs()]
 
     @staticmethod

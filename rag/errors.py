@@ -26,6 +26,17 @@ class IndexBusyError(UserError):
         )
 
 
+class IndexUnavailableError(UserError):
+    """The Chroma server stopped answering; questions work again as soon as it is back."""
+
+    def __init__(self, host: object, port: object, reason: object) -> None:
+        super().__init__(
+            f"The Chroma server at {host}:{port} is not answering ({reason}). "
+            "Start it again (`chroma run --path DATA --port PORT`); questions work again "
+            "as soon as it is back, without restarting this app."
+        )
+
+
 class ModelUnavailableError(UserError):
     """The configured chat or embedding model cannot be loaded."""
 

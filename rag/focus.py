@@ -59,12 +59,7 @@ def rank_sentences(question: str, passages: Sequence[Chunk], embedder: Embedder)
     question_vector = embedder.encode([question])[0]
     similarity = embedder.encode_cached([text for *_, text in spans]) @ question_vector
     query_terms = set(content_terms(question))
-    overlap = np.array(
-        [
-            len(query_terms & set(content_terms(text))) / max(len(query_terms), 1)
-            for *_, text in spans
-        ]
-    )
+    overlap = np.array([len(query_terms & set(content_terms(text))) / max(len(query_terms), 1) for *_, text in spans])
     scores = similarity + LEXICAL_WEIGHT * overlap
     if ASKS_FOR_NUMBER.search(question):
         scores += NUMBER_WEIGHT * np.array([bool(HAS_NUMBER.search(text)) for *_, text in spans])
@@ -74,14 +69,10 @@ def rank_sentences(question: str, passages: Sequence[Chunk], embedder: Embedder)
 
 def excerpt(chunk: Chunk, start: int, end: int) -> Chunk:
     """The part ``chunk.text[start:end]`` as a chunk of its own, with document offsets."""
-    return dataclasses.replace(
-        chunk, text=chunk.text[start:end], start=chunk.start + start, end=chunk.start + end
-    )
+    return dataclasses.replace(chunk, text=chunk.text[start:end], start=chunk.start + start, end=chunk.start + end)
 
 
-def select_excerpts(
-    ranked: Sequence[Sentence], passages: Sequence[Chunk], budget_chars: int
-) -> list[Chunk]:
+def select_excerpts(ranked: Sequence[Sentence], passages: Sequence[Chunk], budget_chars: int) -> list[Chunk]:
     """Excerpts built from the best sentences that fit in ``budget_chars``.
 
     The best sentence is always kept. Sentences next to each other in one passage merge into
@@ -114,9 +105,5 @@ def select_excerpts(
 def _adjacent(passage: Chunk, group: list[Sentence], sentence: Sentence) -> bool:
     """True when only white space separates ``sentence`` from the span of ``group``."""
     start, end = min(s.start for s in group), max(s.end for s in group)
-    between = (
-        passage.text[end : sentence.start]
-        if sentence.start >= end
-        else passage.text[sentence.end : start]
-    )
+    between = passage.text[end : sentence.start] if sentence.start >= end else passage.text[sentence.end : start]
     return not between.strip()

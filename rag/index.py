@@ -6,20 +6,23 @@ import hashlib
 import json
 import logging
 import shutil
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import bm25s
+import httpx
 import numpy as np
 from filelock import FileLock, Timeout
 
 from rag.chunk import chunk
 from rag.clean import clean
 from rag.embed import ChromaEmbeddingFunction, Embedder
-from rag.errors import IndexBusyError, IndexMissingError, UserError
+from rag.errors import IndexBusyError, IndexMissingError, IndexUnavailableError, UserError
 from rag.load import Skipped, load, source_name
 from rag.settings import Settings
 from rag.types import Article, Chunk
@@ -29,6 +32,8 @@ logging.getLogger("bm25s").setLevel(max(logging.getLogger().getEffectiveLevel(),
 
 CHUNK_FIELDS = ("doc_id", "start", "end", "title", "date", "source", "content_hash")
 FLUSH_CHUNKS = 256
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass
@@ -53,9 +58,7 @@ class IngestSummary:
 
 def tokenize_for_bm25(texts: list[str]) -> list[list[str]]:
     """Lower-cased, stemmed word tokens without English stop words."""
-    return bm25s.tokenize(
-        texts, lower=True, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
-    )
+    return bm25s.tokenize(texts, lower=True, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
 
 
 def _stemmer() -> Any:
@@ -93,8 +96,9 @@ class BM25Store:
             self.retriever = bm25s.BM25.load(str(self.folder / "bm25")) if self.ids else None
             self.loaded = True
             return True
-        except (OSError, ValueError, KeyError) as exc:
+        except Exception as exc:  # noqa: BLE001 (any damage to the files means: rebuild)
             log.debug("BM25 index unreadable: %s", exc)
+            self.loaded = False
             return False
 
     def build(self, ids: list[str], texts: list[str]) -> None:
@@ -108,9 +112,7 @@ class BM25Store:
             self.retriever = bm25s.BM25()
             self.retriever.index(tokenize_for_bm25(texts), show_progress=False)
             self.retriever.save(str(staging / "bm25"))
-        (staging / "ids.json").write_text(
-            json.dumps({"ids": self.ids, "fingerprint": self.fingerprint})
-        )
+        (staging / "ids.json").write_text(json.dumps({"ids": self.ids, "fingerprint": self.fingerprint}))
         shutil.rmtree(self.folder, ignore_errors=True)
         staging.rename(self.folder)
         self.loaded = True
@@ -125,14 +127,25 @@ class BM25Store:
         known = [t for t in tokens[0] if t in self.retriever.vocab_dict]
         if not known:
             return []
-        rows, scores = self.retriever.retrieve(
-            [known], k=min(k, len(self.ids)), show_progress=False
-        )
-        return [
-            (self.ids[int(row)], float(score))
-            for row, score in zip(rows[0], scores[0], strict=True)
-            if score > 0
-        ]
+        rows, scores = self.retriever.retrieve([known], k=min(k, len(self.ids)), show_progress=False)
+        return [(self.ids[int(row)], float(score)) for row, score in zip(rows[0], scores[0], strict=True) if score > 0]
+
+
+def reaching_chroma(method: Callable[P, R]) -> Callable[P, R]:
+    """Turn a lost Chroma server into :class:`IndexUnavailableError`, which says what to do.
+
+    The HTTP client reconnects on the next call, so service resumes once the server is back.
+    """
+
+    @wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except (httpx.TransportError, ConnectionError) as exc:
+            settings = args[0].settings  # type: ignore[attr-defined]
+            raise IndexUnavailableError(settings.chroma_host, settings.chroma_port, exc) from exc
+
+    return wrapper
 
 
 class Index:
@@ -146,15 +159,21 @@ class Index:
             raise IndexMissingError(self.folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.client = open_client(settings)
-        self.collection = self.client.get_or_create_collection(
-            settings.collection,
-            embedding_function=ChromaEmbeddingFunction(embedder),
-            configuration={"hnsw": {"space": "cosine"}},
-        )
+        self.collection = self._open_collection()
         self.bm25 = BM25Store(self.folder / "bm25")
         self._chunk_cache: dict[str, Chunk] = {}
+        self._checked_at = 0.0
+
+    @reaching_chroma
+    def _open_collection(self) -> Any:
+        return self.client.get_or_create_collection(
+            self.settings.collection,
+            embedding_function=ChromaEmbeddingFunction(self.embedder),
+            configuration={"hnsw": {"space": "cosine"}},
+        )
 
     # ---- reading -------------------------------------------------------------------------
+    @reaching_chroma
     def count(self) -> int:
         """Number of chunks stored."""
         return self.collection.count()
@@ -175,16 +194,35 @@ class Index:
                 }
             offset += len(got["ids"])
 
+    @reaching_chroma
     def ensure_bm25(self) -> None:
-        """Load the BM25 index, rebuilding it from Chroma if it is missing, corrupt or stale."""
-        if self.bm25.loaded:
-            return
-        if self.bm25.load() and self.bm25.fingerprint == fingerprint(self._all_ids()):
-            return
-        if (self.folder / "bm25").exists():
-            log.warning("BM25 index at %s is out of step with Chroma; rebuilding it.", self.folder)
-        self.rebuild_bm25()
+        """Load the BM25 index, rebuilding it from Chroma if it is missing, corrupt or stale.
 
+        A running app checks every ``index_refresh_s`` whether another process (an ingest, or
+        another app instance on the same Chroma server) changed the number of chunks.
+        """
+        if self.bm25.loaded:
+            if time.monotonic() - self._checked_at < self.settings.index_refresh_s:
+                return
+            self._checked_at = time.monotonic()
+            if len(self.bm25.ids) == self.count():
+                return
+            log.warning("The index changed in another process; rebuilding the BM25 index.")
+            self._chunk_cache.clear()
+            self.rebuild_bm25()
+            return
+        self._checked_at = time.monotonic()
+        if not self.bm25.load():
+            if (self.folder / "bm25").exists():
+                log.warning("BM25 index at %s is damaged; rebuilding it from Chroma.", self.folder)
+            elif self.count():
+                log.warning("BM25 index at %s is missing; rebuilding it from Chroma.", self.folder)
+            self.rebuild_bm25()
+        elif self.bm25.fingerprint != fingerprint(self._all_ids()):
+            log.warning("BM25 index at %s is out of step with Chroma; rebuilding it.", self.folder)
+            self.rebuild_bm25()
+
+    @reaching_chroma
     def rebuild_bm25(self) -> None:
         """Re-create the BM25 index from every chunk text stored in Chroma."""
         ids, texts = [], []
@@ -193,6 +231,7 @@ class Index:
             texts.append(record["document"] or "")
         self.bm25.build(ids, texts)
 
+    @reaching_chroma
     def dense_search(self, query_embedding: np.ndarray, k: int) -> list[tuple[str, float]]:
         """Chunk ids and cosine similarities of the ``k`` nearest chunks."""
         total = self.count()
@@ -203,10 +242,9 @@ class Index:
             n_results=min(k, total),
             include=["distances"],
         )
-        return [
-            (cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], got["distances"][0], strict=True)
-        ]
+        return [(cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], got["distances"][0], strict=True)]
 
+    @reaching_chroma
     def chunks(self, ids: list[str]) -> list[Chunk]:
         """The stored chunks for ``ids``, in the same order (unknown ids are left out)."""
         missing = [i for i in ids if i not in self._chunk_cache]
@@ -216,6 +254,7 @@ class Index:
                 self._chunk_cache[cid] = chunk_from_record(cid, text, meta)
         return [self._chunk_cache[i] for i in ids if i in self._chunk_cache]
 
+    @reaching_chroma
     def documents(self) -> list[dict[str, Any]]:
         """One row per indexed article: doc_id, title, date, source, passages."""
         docs: dict[str, dict[str, Any]] = {}
@@ -223,19 +262,18 @@ class Index:
             meta = record["metadata"]
             row = docs.setdefault(
                 meta["doc_id"],
-                {k: meta.get(k, "") for k in ("doc_id", "title", "date", "source")}
-                | {"passages": 0},
+                {k: meta.get(k, "") for k in ("doc_id", "title", "date", "source")} | {"passages": 0},
             )
             row["passages"] += 1
         return sorted(docs.values(), key=lambda r: (r["date"], r["title"]), reverse=True)
 
     # ---- writing -------------------------------------------------------------------------
     @contextmanager
-    def writing(self, wait_s: float = 10.0) -> Iterator[None]:
-        """Hold the index's write lock; a second writer waits ``wait_s`` then gets IndexBusyError."""
+    def writing(self, wait_s: float | None = None) -> Iterator[None]:
+        """Hold the index's write lock; another writer waits, then gets IndexBusyError."""
         lock = FileLock(str(self.folder / "ingest.lock"))
         try:
-            lock.acquire(timeout=wait_s)
+            lock.acquire(timeout=self.settings.ingest_wait_s if wait_s is None else wait_s)
         except Timeout as exc:
             raise IndexBusyError(self.folder) from exc
         try:
@@ -243,6 +281,7 @@ class Index:
         finally:
             lock.release()
 
+    @reaching_chroma
     def ingest(
         self,
         paths: list[Path],
@@ -264,7 +303,7 @@ class Index:
             seen: set[str] = set()
             pending: list[tuple[Chunk, int]] = []
             stale_ids: list[str] = []
-            items = load(paths)
+            items = load(paths, int(self.settings.max_file_mb * 2**20))
             if progress:
                 from tqdm import tqdm
 
@@ -283,9 +322,7 @@ class Index:
                 chunks = self._prepare(item)
                 if chunks is None:
                     summary.failed += 1
-                    summary.skipped_files.append(
-                        Skipped(item.source, "no article text after cleaning")
-                    )
+                    summary.skipped_files.append(Skipped(item.source, "no article text after cleaning"))
                     log.warning("Skipped %s: no article text after cleaning", item.source)
                     continue
                 if old:
@@ -330,7 +367,7 @@ class Index:
             self.collection.upsert(
                 ids=[c.chunk_id for c, _ in part],
                 documents=texts,
-                embeddings=self.embedder.encode(texts),
+                embeddings=self.embedder.encode_cached(texts),
                 metadatas=[c.metadata() | {"n_chunks": n} for c, n in part],
             )
         return len(pending)
@@ -387,14 +424,10 @@ def open_client(settings: Settings) -> Any:
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if settings.chroma_host:
         try:
-            return chromadb.HttpClient(
-                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
-            )
+            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
         except Exception as exc:
             raise UserError(
                 f"Cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} "
                 f"({exc}). Start it with `chroma run` or drop --chroma-host."
             ) from exc
-    return chromadb.PersistentClient(
-        path=str(Path(settings.index_dir) / "chroma"), settings=chroma_settings
-    )
+    return chromadb.PersistentClient(path=str(Path(settings.index_dir) / "chroma"), settings=chroma_settings)

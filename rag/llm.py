@@ -70,11 +70,7 @@ def assemble_packaged_model(spec: PackagedGGUF, cache: Path) -> Path:
         }:
             return target
     cache.mkdir(parents=True, exist_ok=True)
-    if not (
-        target.exists()
-        and target.stat().st_size == spec.size
-        and file_sha256(target) == spec.sha256
-    ):
+    if not (target.exists() and target.stat().st_size == spec.size and file_sha256(target) == spec.sha256):
         partial = target.with_suffix(".part")
         with partial.open("wb") as out:
             for n in range(1, spec.parts + 1):
@@ -85,9 +81,7 @@ def assemble_packaged_model(spec: PackagedGGUF, cache: Path) -> Path:
                         f"Model part package {spec.package_pattern.format(n=n)} is not installed; "
                         "run the README's set-up command (make setup)."
                     ) from exc
-                with (Path(package.__file__).parent / spec.part_pattern.format(n=n)).open(
-                    "rb"
-                ) as part:
+                with (Path(package.__file__).parent / spec.part_pattern.format(n=n)).open("rb") as part:
                     while block := part.read(8 << 20):
                         out.write(block)
         actual = file_sha256(partial)
@@ -99,9 +93,7 @@ def assemble_packaged_model(spec: PackagedGGUF, cache: Path) -> Path:
             )
         partial.replace(target)
     stat = target.stat()
-    note.write_text(
-        json.dumps({"sha256": spec.sha256, "size": stat.st_size, "mtime": stat.st_mtime})
-    )
+    note.write_text(json.dumps({"sha256": spec.sha256, "size": stat.st_size, "mtime": stat.st_mtime}))
     return target
 
 
@@ -166,9 +158,7 @@ class RefusalProbe:
         if self.p_refusal is None:
             import numpy as np
 
-            pair = np.array(
-                [logits[self.refusal_token], logits[self.answer_token]], dtype=np.float64
-            )
+            pair = np.array([logits[self.refusal_token], logits[self.answer_token]], dtype=np.float64)
             pair = np.exp(pair - pair.max())
             self.p_refusal = float(pair[0] / pair.sum())
         return logits
@@ -203,9 +193,7 @@ def _optional(module: str, extra: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        raise ModelUnavailableError(
-            f"This backend needs {module}: pip install 'newsrag[{extra}]'."
-        ) from exc
+        raise ModelUnavailableError(f"This backend needs {module}: pip install 'newsrag[{extra}]'.") from exc
 
 
 def _llama_cpp(path: Path, settings: Settings) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,9 +89,21 @@ def decode(data: bytes) -> str:
     return text
 
 
-def load_file(path: Path) -> Article:
-    """Read one file into an :class:`Article` with raw text; raise BadDocumentError if unusable."""
+def load_file(path: Path, max_bytes: int | None = None) -> Article:
+    """Read one file into an :class:`Article` with raw text; raise BadDocumentError if unusable.
+
+    A file over ``max_bytes`` is refused before it is read, so memory stays bounded.
+    """
     try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise BadDocumentError("not a regular file (a pipe, socket or device)")
+        size = info.st_size
+        if max_bytes is not None and size > max_bytes:
+            raise BadDocumentError(
+                f"{size / 2**20:.1f} MB is over the {max_bytes / 2**20:g} MB limit for one article "
+                "(split it into articles, or raise RAG_MAX_FILE_MB)"
+            )
         data = path.read_bytes()
     except OSError as exc:
         raise BadDocumentError(f"unreadable: {exc.strerror or exc}") from exc
@@ -104,10 +117,10 @@ def load_file(path: Path) -> Article:
     )
 
 
-def load(paths: Iterable[Path]) -> Iterator[Article | Skipped]:
-    """Load every supported file under ``paths``; a bad file becomes :class:`Skipped`."""
+def load(paths: Iterable[Path], max_bytes: int | None = None) -> Iterator[Article | Skipped]:
+    """Load every supported file under ``paths``; a bad or oversized file becomes :class:`Skipped`."""
     for path in find_files(paths):
         try:
-            yield load_file(path)
+            yield load_file(path, max_bytes)
         except BadDocumentError as exc:
             yield Skipped(source_name(path), str(exc))

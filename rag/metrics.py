@@ -83,9 +83,7 @@ def score_reply(case: dict, reply: dict, retrieved: Sequence[str] = ()) -> dict:
         "retrieval_hit": (not unanswerable and hit),
         "unanswerable": unanswerable,
         "abstained": abstained,
-        "correct": abstained
-        if unanswerable
-        else (not abstained and content_ok and bool(citations)),
+        "correct": abstained if unanswerable else (not abstained and content_ok and bool(citations)),
         "citation_supported": (not unanswerable and not abstained and supported),
         "em": best_over(exact_match, short, [] if unanswerable else golds),
         "f1": best_over(f1, short, [] if unanswerable else golds),

@@ -30,9 +30,7 @@ from rag.settings import Settings
 from rag.types import Chunk, Reply
 
 History = Sequence[tuple[str, str]]
-EMPTY_QUESTION_REPLY = (
-    "Please type a question about the news articles, for example: “Which militias were struck?”"
-)
+EMPTY_QUESTION_REPLY = "Please type a question about the news articles, for example: “Which militias were struck?”"
 
 
 def refusal_text(question: str) -> str:
@@ -114,9 +112,16 @@ class Assistant:
         self.ask("What happened?")
 
     def ask(self, question: str, history: History = ()) -> Reply:
-        """Answer one question, with earlier ``(user, assistant)`` turns as context."""
+        """Answer one question, with earlier ``(user, assistant)`` turns as context.
+
+        ``timings["queue_s"]`` is how long it waited for questions asked before it.
+        """
+        waiting = time.perf_counter()
         with self._model_guard():
-            return self.chain.invoke({"question": question, "history": list(history)})
+            queue_s = time.perf_counter() - waiting
+            reply = self.chain.invoke({"question": question, "history": list(history)})
+        reply.timings["queue_s"] = queue_s
+        return reply
 
     def stream(self, question: str, history: History = ()) -> Iterator[str | Reply]:
         """Yield pieces of answer text as they are generated, then the final :class:`Reply`.
@@ -139,9 +144,7 @@ class Assistant:
 
     # ---- steps ---------------------------------------------------------------------------
     def _start(self, inputs: dict[str, Any]) -> Turn | Reply:
-        question, notes = sanitize_question(
-            inputs.get("question"), self.settings.max_question_chars
-        )
+        question, notes = sanitize_question(inputs.get("question"), self.settings.max_question_chars)
         if not question:
             return Reply(question="", answer=EMPTY_QUESTION_REPLY, abstained=True)
         history = [(str(u), str(a)) for u, a in inputs.get("history") or []]
@@ -162,9 +165,7 @@ class Assistant:
         reference = answering.REFERRING.search(question)
         if self.chat_model is None or reference is None:
             return answering.heuristic_condense(question, history)
-        output = self.chat_model.invoke(
-            answering.resolve_messages(question, reference.group(0), history)
-        )
+        output = self.chat_model.invoke(answering.resolve_messages(question, reference.group(0), history))
         referent = answering.clean_referent(answering.to_text(output), history)
         if not referent:
             return answering.heuristic_condense(question, history)
@@ -191,9 +192,7 @@ class Assistant:
         began = time.perf_counter()
         if self.chat_model is not None and turn.excerpts:
             raw: list[str] = []
-            extras, probe = llama_controls(
-                self.chat_model, answering.ANSWER_GRAMMAR, answering.REFUSAL_TOKEN, "ANSWER"
-            )
+            extras, probe = llama_controls(self.chat_model, answering.ANSWER_GRAMMAR, answering.REFUSAL_TOKEN, "ANSWER")
 
             def tokens() -> Iterator[str]:
                 messages = answering.answer_messages(turn.standalone, turn.excerpts)
@@ -218,9 +217,7 @@ class Assistant:
             cited, short = self._extractive(turn)
         else:
             cited, short = self._verified_draft(turn)
-        turn.timings["generate_s"] = (
-            turn.timings.get("generate_s", 0.0) + time.perf_counter() - began
-        )
+        turn.timings["generate_s"] = turn.timings.get("generate_s", 0.0) + time.perf_counter() - began
         turn.timings["total_s"] = time.perf_counter() - turn.started
         reply = Reply(
             question=turn.question,

@@ -15,9 +15,7 @@ from rag.index import Index
 from rag.types import Chunk
 
 
-def reciprocal_rank_fusion(
-    rankings: Sequence[Sequence[str]], k: int = 60
-) -> list[tuple[str, float]]:
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60) -> list[tuple[str, float]]:
     """Fuse ranked id lists: each id scores ``sum(1 / (k + rank))``, rank counted from 1.
 
     Ties keep the order in which ids were first seen, so the result is deterministic.
@@ -49,9 +47,7 @@ def hybrid_search(index: Index, query: str, top_k: int, candidate_k: int, rrf_k:
     dense_scores, bm25_scores = dict(dense), dict(lexical)
     chunks = {c.chunk_id: c for c in index.chunks([i for i, _ in fused])}
     return [
-        Hit(chunks[i], score, dense_scores.get(i, 0.0), bm25_scores.get(i, 0.0))
-        for i, score in fused
-        if i in chunks
+        Hit(chunks[i], score, dense_scores.get(i, 0.0), bm25_scores.get(i, 0.0)) for i, score in fused if i in chunks
     ]
 
 
@@ -71,10 +67,7 @@ def document_to_hit(document: Document) -> Hit:
     meta = dict(document.metadata)
     scores = {k: float(meta.pop(k, 0.0)) for k in ("score", "dense", "bm25")}
     chunk_id = meta.pop("chunk_id", document.id or "")
-    fields = {
-        k: meta.get(k, "")
-        for k in ("doc_id", "start", "end", "title", "date", "source", "content_hash")
-    }
+    fields = {k: meta.get(k, "") for k in ("doc_id", "start", "end", "title", "date", "source", "content_hash")}
     return Hit(Chunk(chunk_id=chunk_id, text=document.page_content, **fields), **scores)
 
 

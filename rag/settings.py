@@ -21,14 +21,18 @@ class Settings(BaseSettings):
     collection: str = Field("news", description="Chroma collection name.")
     chroma_host: str | None = Field(None, description="Chroma server host; embedded if unset.")
     chroma_port: int = Field(8000, description="Chroma server port.")
+    max_file_mb: float = Field(10.0, description="Corpus files larger than this are skipped unread, with a warning.")
+    ingest_wait_s: float = Field(10.0, description="How long an ingest waits for another one on the same index.")
+    index_refresh_s: float = Field(
+        30.0,
+        description="How often a running app checks whether another process changed the index.",
+    )
 
     embedding_model: str = Field(
         "packaged:all-MiniLM-L6-v2",
         description="'packaged:all-MiniLM-L6-v2', a Hugging Face model name or a local folder.",
     )
-    embedding_backend: str = Field(
-        "torch", description="torch, onnx or onnx-int8 (exported locally)."
-    )
+    embedding_backend: str = Field("torch", description="torch, onnx or onnx-int8 (exported locally).")
     embedding_batch_size: int = Field(64, description="Chunks embedded per batch.")
 
     chunk_size: int = Field(600, description="Target chunk length in characters.")
@@ -52,9 +56,7 @@ class Settings(BaseSettings):
     max_answer_tokens: int = Field(60, description="Upper bound on generated answer tokens.")
 
     top_k: int = Field(6, description="Passages retrieved per question, narrowed by focus.")
-    context_chars: int = Field(
-        600, description="Characters of best-matching sentences given to the chat model."
-    )
+    context_chars: int = Field(600, description="Characters of best-matching sentences given to the chat model.")
     candidate_k: int = Field(20, description="Candidates each retriever returns before fusion.")
     rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant.")
     max_question_chars: int = Field(2000, description="Longer questions are truncated.")

@@ -114,3 +114,18 @@ def live_server(tmp_path_factory: pytest.TempPathFactory):
     yield {"url": url, "index_dir": folder / "index"}
     process.terminate()
     process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, headless, shared by the browser tests."""
+    from tests.chat_page import CHROMIUM, FLAGS
+
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is missing: apt-get install chromium chromium-driver (.ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        yield launched
+        launched.close()

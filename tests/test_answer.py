@@ -1,6 +1,6 @@
-import pytest
-
 import re
+
+import pytest
 
 from rag.answer import (
     REFERRING,

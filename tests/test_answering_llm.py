@@ -29,9 +29,7 @@ def test_question_the_article_does_not_answer_is_refused(local_assistant):
 def test_follow_up_uses_the_conversation(local_assistant):
     first = local_assistant.ask("Who is Saeed Khatibzadeh?")
     assert "spokesman" in first.answer.lower()
-    second = local_assistant.ask(
-        "What did he say about the United States?", [(first.question, first.answer)]
-    )
+    second = local_assistant.ask("What did he say about the United States?", [(first.question, first.answer)])
     assert "khatibzadeh" in second.standalone_question.lower()
     assert not second.abstained
     assert "disrupt" in second.answer.lower()

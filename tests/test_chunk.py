@@ -24,16 +24,12 @@ def test_offsets_point_at_the_exact_text(article, size, overlap):
 def test_chunks_cover_the_whole_article(article):
     chunks = chunk(article, 400, 0)
     covered = "".join(article.text[c.start : c.end] for c in chunks)
-    assert covered.replace(" ", "").replace("\n", "") == article.text.replace(" ", "").replace(
-        "\n", ""
-    )
+    assert covered.replace(" ", "").replace("\n", "") == article.text.replace(" ", "").replace("\n", "")
 
 
 def test_chunks_end_on_sentence_boundaries(article):
     for c in chunk(article, 600, 100):
-        assert (
-            c.text.rstrip()[-1] in '.!?”"' or c.end == len(article.text) or c.text == article.title
-        )
+        assert c.text.rstrip()[-1] in '.!?”"' or c.end == len(article.text) or c.text == article.title
 
 
 def test_ids_are_stable_and_unique(article):

@@ -19,9 +19,7 @@ def test_markers_are_parsed_in_order_without_repeats():
 
 
 def test_supported_citation_is_kept_and_renumbered():
-    cited = verify_citations(
-        "About 2,500 troops remain [3].", "2,500", PASSAGES, "How many troops?"
-    )
+    cited = verify_citations("About 2,500 troops remain [3].", "2,500", PASSAGES, "How many troops?")
     assert cited.supported
     assert cited.answer == "About 2,500 troops remain [1]."
     assert [(c.n, c.text) for c in cited.citations] == [(1, PASSAGES[2].text)]
@@ -53,10 +51,5 @@ def test_no_passages():
 def test_support_ignores_question_words_and_quote_styles():
     assert support("Kata'ib Hezbollah", "Kata’ib Hezbollah fighters") == 1.0
     assert support("the militias", "one militia") == 1.0
-    assert (
-        support(
-            "Which militias were struck? Russia", "Russia", question="Which militias were struck?"
-        )
-        == 1.0
-    )
+    assert support("Which militias were struck? Russia", "Russia", question="Which militias were struck?") == 1.0
     assert support("Vienna", "Geneva talks") == 0.0

@@ -39,9 +39,7 @@ def test_clean_does_not_mutate_input():
 
 
 def test_markdown_heading_becomes_title():
-    article = clean(
-        Article("d", "x.md", "# Floods Hit the Valley\n\nMarch 3, 2022\n\nRain fell for days.")
-    )
+    article = clean(Article("d", "x.md", "# Floods Hit the Valley\n\nMarch 3, 2022\n\nRain fell for days."))
     assert article.title == "Floods Hit the Valley"
     assert article.date == "2022-03-03"
 

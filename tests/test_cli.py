@@ -14,12 +14,8 @@ REPLY_KEYS = {"question", "answer", "short_answer", "abstained", "citations", "t
 CITATION_KEYS = {"n", "doc_id", "title", "date", "source", "text", "start", "end"}
 
 
-def rag(
-    *args: str, stdin: str | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [RAG, *args], input=stdin, capture_output=True, text=True, cwd=cwd, timeout=300
-    )
+def rag(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([RAG, *args], input=stdin, capture_output=True, text=True, cwd=cwd, timeout=300)
 
 
 @pytest.fixture(scope="module")

@@ -35,9 +35,7 @@ def test_squad_loader_makes_one_document_per_article(tmp_path):
     assert len(cases) == 1494 and sum(c.unanswerable for c in cases) == 769
     assert len(list((tmp_path / "corpus").glob("*.txt"))) == 4
     sample = load_squad(SQUAD, tmp_path / "again", sample=20, seed=3)
-    assert [c.id for c in sample] == [
-        c.id for c in load_squad(SQUAD, tmp_path / "third", sample=20, seed=3)
-    ]
+    assert [c.id for c in sample] == [c.id for c in load_squad(SQUAD, tmp_path / "third", sample=20, seed=3)]
 
 
 def test_eval_writes_reports_compares_and_gates(tmp_path):

@@ -34,16 +34,12 @@ def test_ingest_then_reingest_is_idempotent(index, corpus):
 
 
 def test_add_change_and_delete(index, corpus):
-    (corpus / "second.txt").write_text(
-        "Harbour Reopens\n\nMay 2, 2023\n\nThe harbour reopened after repairs."
-    )
+    (corpus / "second.txt").write_text("Harbour Reopens\n\nMay 2, 2023\n\nThe harbour reopened after repairs.")
     summary = index.ingest([corpus])
     assert (summary.added, summary.unchanged) == (1, 1)
     assert stored_docs(index)["second.txt"] == 1
 
-    (corpus / "second.txt").write_text(
-        "Harbour Stays Shut\n\nThe harbour stays shut for a month more."
-    )
+    (corpus / "second.txt").write_text("Harbour Stays Shut\n\nThe harbour stays shut for a month more.")
     summary = index.ingest([corpus])
     assert summary.updated == 1
     texts = [c["document"] for c in index.all_records(include=("documents", "metadatas"))]

@@ -43,12 +43,7 @@ def test_score_answerable_and_unanswerable():
         reply("About 2,500 [1].", "2,500", cited="about 2,500 U.S. troops remain"),
         retrieved=["about 2,500 U.S. troops remain"],
     )
-    assert (
-        good["correct"]
-        and good["citation_supported"]
-        and good["em"] == 1.0
-        and good["retrieval_hit"]
-    )
+    assert good["correct"] and good["citation_supported"] and good["em"] == 1.0 and good["retrieval_hit"]
     uncited = score_reply(case, reply("About 2,500.", "2,500"))
     assert not uncited["correct"]
     refused = score_reply({"unanswerable": True}, reply("The articles don't say.", abstained=True))

@@ -12,23 +12,17 @@ def test_markup_is_escaped():
 
 
 def test_highlight_bolds_supporting_words_only():
-    out = highlight(
-        "The two militias, Kata’ib Hezbollah and others.", "Kata’ib Hezbollah", "Which militias?"
-    )
+    out = highlight("The two militias, Kata’ib Hezbollah and others.", "Kata’ib Hezbollah", "Which militias?")
     assert "**Kata’ib Hezbollah**" in out and "**militias" not in out
 
 
 def test_refusal_and_answer_messages_differ():
     chunk = Chunk("c", "d", "Some text.", 0, 10, "Title", "2021-06-28", "a.txt")
-    refusal = reply_messages(
-        Reply(question="q", answer="The articles don't say.", abstained=True, closest=[chunk])
-    )
+    refusal = reply_messages(Reply(question="q", answer="The articles don't say.", abstained=True, closest=[chunk]))
     assert refusal[0]["content"].startswith("> ⚠️ **Not in the articles.**")
     assert refusal[1]["metadata"]["status"] == "done"
     citation = Citation(1, "d", "Title <b>", "2021-06-28", "a.txt", "Some <i>text</i>.", 0, 10)
-    answer = reply_messages(
-        Reply(question="q", answer="Text [1].", short_answer="text", citations=[citation])
-    )
+    answer = reply_messages(Reply(question="q", answer="Text [1].", short_answer="text", citations=[citation]))
     assert answer[0]["content"] == "Text [1]."
     assert answer[1]["metadata"]["title"].startswith("[1] Title &lt;b&gt;")
     assert "<i>" not in answer[1]["content"]

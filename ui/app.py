@@ -16,7 +16,7 @@ from fastapi import Depends, FastAPI, HTTPException
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, Field
 
-from rag.errors import RagError
+from rag.errors import IndexUnavailableError, RagError
 from rag.load import SUPPORTED_SUFFIXES
 from rag.pipeline import Assistant
 from rag.types import Reply
@@ -126,9 +126,7 @@ class ChatApp:
         """The indexed articles for the side panel."""
         return render.articles_markdown(self.assistant.index.documents())
 
-    def upload(
-        self, files: list[str] | None, progress: gr.Progress | None = None
-    ) -> tuple[str, Any]:
+    def upload(self, files: list[str] | None, progress: gr.Progress | None = None) -> tuple[str, Any]:
         """Add uploaded articles to the index without a restart."""
         progress = progress or gr.Progress()
         if not files:
@@ -140,10 +138,7 @@ class ChatApp:
             progress(0.4, desc=f"Indexing {len(accepted)} file(s)")
             summary = self.assistant.index.ingest(accepted)
             lines.insert(0, f"✅ {summary.line()}")
-            lines += [
-                f"❌ {render.escape(s.source)}: {render.escape(s.reason)}"
-                for s in summary.skipped_files
-            ]
+            lines += [f"❌ {render.escape(s.source)}: {render.escape(s.reason)}" for s in summary.skipped_files]
         progress(1.0)
         return "\n\n".join(lines), self.articles()
 
@@ -211,12 +206,17 @@ def create_app(assistant: Assistant, auth: tuple[str, str] | None = None) -> Fas
         history = [(pair[0], pair[1]) for pair in body.history if len(pair) >= 2]
         try:
             return assistant.ask(body.question, history).to_dict()
+        except IndexUnavailableError as exc:
+            raise HTTPException(503, str(exc)) from exc
         except RagError as exc:
             raise HTTPException(400, str(exc)) from exc
 
     @app.get("/api/health")
     def health() -> dict[str, Any]:
-        return {"ok": True, "chunks": assistant.index.count()}
+        try:
+            return {"ok": True, "chunks": assistant.index.count()}
+        except IndexUnavailableError as exc:
+            raise HTTPException(503, str(exc)) from exc
 
     page = ChatApp(assistant).blocks()
     page.queue(default_concurrency_limit=1, max_size=256)

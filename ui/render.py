@@ -102,9 +102,7 @@ def articles_markdown(documents: list[dict[str, Any]]) -> str:
     lines = [f"**{len(documents)} article(s) indexed**", ""]
     for d in documents:
         facts = " · ".join(x for x in (d["date"], f"{d['passages']} passages", d["source"]) if x)
-        lines.append(
-            f"- **{escape(d['title'] or 'Untitled')}**  \n  <small>{escape(facts)}</small>"
-        )
+        lines.append(f"- **{escape(d['title'] or 'Untitled')}**  \n  <small>{escape(facts)}</small>")
     return "\n".join(lines)
 
 

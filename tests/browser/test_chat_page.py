@@ -1,76 +1,12 @@
 """The web chat in real headless Chromium (Debian's package) driven by Playwright."""
 
 import json
-import time
-from pathlib import Path
 
 import pytest
 
+from tests.chat_page import ARTIFACTS, ask, open_chat
+
 pytestmark = pytest.mark.llm
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail("Chromium is missing: apt-get install chromium chromium-driver (.ci/run does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        yield launched
-        launched.close()
-
-
-def open_chat(browser, url, width=1280, height=800):
-    page = browser.new_page(viewport={"width": width, "height": height})
-    dialogs = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.goto(url)
-    page.wait_for_selector("#question textarea")
-    return page, dialogs
-
-
-def bot_text(page) -> str:
-    return page.evaluate(
-        "() => Array.from(document.querySelectorAll('#chat [data-testid=bot]')).map(e => e.innerText).join('\\n')"
-    )
-
-
-def ask(page, question: str, done_marker: str) -> dict:
-    before = page.evaluate("() => document.querySelectorAll('#chat [data-testid=bot]').length")
-    previous = bot_text(page)
-    page.fill("#question textarea", question)
-    started = time.perf_counter()
-    page.keyboard.press("Enter")
-    page.wait_for_function(
-        "n => document.querySelectorAll('#chat [data-testid=bot]').length > n && "
-        "document.querySelectorAll('#chat [data-testid=bot]')[n].innerText.trim().length > 0",
-        arg=before,
-        timeout=120_000,
-    )
-    first = time.perf_counter() - started
-    page.wait_for_function(
-        "([marker, n]) => { const bots = Array.from(document.querySelectorAll('#chat [data-testid=bot]')).slice(n);"
-        " return bots.map(e => e.innerText).join('\\n').includes(marker); }",
-        arg=[done_marker, before],
-        timeout=120_000,
-    )
-    total = time.perf_counter() - started
-    page.wait_for_timeout(300)
-    new_text = bot_text(page)[len(previous) :]
-    return {"first_token_s": first, "complete_s": total, "text": new_text}
 
 
 def test_conversation_with_citations_follow_up_and_refusal(browser, live_server):
@@ -109,9 +45,7 @@ def test_markup_in_questions_is_shown_as_text(browser, live_server):
     question = "<img src=x onerror=alert(1)> <script>alert(2)</script> who is Farhad Alaaldin?"
     page.fill("#question textarea", question)
     page.keyboard.press("Enter")
-    page.wait_for_function(
-        "() => document.querySelectorAll('#chat [data-testid=bot]').length > 0", timeout=120_000
-    )
+    page.wait_for_function("() => document.querySelectorAll('#chat [data-testid=bot]').length > 0", timeout=120_000)
     page.wait_for_timeout(1000)
     assert "<img src=x onerror=alert(1)>" in page.inner_text("#chat [data-testid=user]")
     assert page.locator("#chat img[src=x]").count() == 0
@@ -123,24 +57,18 @@ def test_clear_and_feedback(browser, live_server):
     ask(page, "How many U.S. troops remain in Iraq?", "Iraq Is Caught in the Middle")
     feedback = live_server["index_dir"] / "feedback.jsonl"
     before = len(feedback.read_text().splitlines()) if feedback.exists() else 0
-    page.locator(
-        "#chat [data-testid=bot] button[aria-label='Like'], #chat button[aria-label='Like']"
-    ).first.click()
+    page.locator("#chat [data-testid=bot] button[aria-label='Like'], #chat button[aria-label='Like']").first.click()
     page.wait_for_timeout(1500)
     records = [json.loads(line) for line in feedback.read_text().splitlines()]
     assert len(records) == before + 1 and records[-1]["liked"] is True
     assert "troops" in records[-1]["question"]
     page.click("#clear")
-    page.wait_for_function(
-        "() => document.querySelectorAll('#chat [data-testid=bot]').length === 0"
-    )
+    page.wait_for_function("() => document.querySelectorAll('#chat [data-testid=bot]').length === 0")
 
 
 def test_upload_adds_articles_and_rejects_bad_files(browser, live_server, tmp_path):
     good = tmp_path / "harbour.md"
-    good.write_text(
-        "# Harbour Reopens After Storm\n\nMay 2, 2023\n\nThe harbour in Port Elin reopened on Tuesday."
-    )
+    good.write_text("# Harbour Reopens After Storm\n\nMay 2, 2023\n\nThe harbour in Port Elin reopened on Tuesday.")
     bad = tmp_path / "tool.exe"
     bad.write_bytes(b"MZ\x00\x00")
     page, _ = open_chat(browser, live_server["url"])
@@ -148,12 +76,8 @@ def test_upload_adds_articles_and_rejects_bad_files(browser, live_server, tmp_pa
     page.set_input_files("#upload input[type=file]", [str(good), str(bad)])
     page.wait_for_timeout(1500)
     page.click("#add")
-    page.wait_for_function(
-        "() => document.querySelector('#upload-status').innerText.includes('added')", timeout=60_000
-    )
+    page.wait_for_function("() => document.querySelector('#upload-status').innerText.includes('added')", timeout=60_000)
     status = page.inner_text("#upload-status")
     assert "1 added" in status
     page.get_by_role("tab", name="Articles", exact=True).click()
-    page.wait_for_function(
-        "() => document.querySelector('#articles').innerText.includes('Harbour Reopens')"
-    )
+    page.wait_for_function("() => document.querySelector('#articles').innerText.includes('Harbour Reopens')")

@@ -1,0 +1,133 @@
+"""Bad corpus files and bad questions: each is skipped or answered politely; nothing else is lost."""
+
+import os
+import shutil
+import subprocess
+import sys
+import tracemalloc
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from rag.load import Skipped, load
+from rag.pipeline import EMPTY_QUESTION_REPLY, Assistant
+from tests.conftest import SEED_ARTICLE
+
+RAG = str(Path(sys.executable).parent / "rag")
+BIG_FILE_MB = 50
+
+
+def write_big_text(path: Path, megabytes: int) -> None:
+    line = "The council met again on Tuesday and discussed the harbour budget at length.\n"
+    block = line * (2**20 // len(line))
+    with path.open("w", encoding="utf-8") as out:
+        for _ in range(megabytes):
+            out.write(block)
+
+
+@pytest.fixture
+def hostile_corpus(tmp_path: Path) -> Path:
+    """The seed article, two good articles, and every kind of bad file the issue lists."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED_ARTICLE, corpus / SEED_ARTICLE.name)
+    (corpus / "latin1.txt").write_bytes(
+        "Café Owners Protest\n\nCafé owners in Lyon protested against the new rent rules.".encode("latin-1")
+    )
+    (corpus / "malformed.html").write_text(
+        "<html><head><title>Bridge Opens</title><body><div><p>The Elin bridge opened on Monday "
+        "after two years of work, the mayor said.<p>Traffic <b>was heavy <i>all day.</div></span></td>"
+        "<p><<>>&&bogus;"
+    )
+    (corpus / "empty.txt").write_bytes(b"")
+    (corpus / "whitespace.md").write_text("  \n\t\n   ")
+    (corpus / "picture.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(2048))
+    with zipfile.ZipFile(corpus / "archive.txt", "w") as archive:
+        archive.writestr("inner.txt", "zipped text")
+    write_big_text(corpus / "huge.txt", BIG_FILE_MB)
+    (corpus / "loop").symlink_to(corpus, target_is_directory=True)
+    (corpus / "dangling.txt").symlink_to(tmp_path / "gone.txt")
+    os.mkfifo(corpus / "pipe.txt")
+    return corpus
+
+
+SKIPPED = ("empty.txt", "whitespace.md", "picture.txt", "archive.txt", "huge.txt", "dangling.txt", "pipe.txt")
+
+
+def test_loading_skips_each_bad_file_in_bounded_memory(hostile_corpus):
+    tracemalloc.start()
+    results = {Path(r.source).name: r for r in load([hostile_corpus], max_bytes=10 * 2**20)}
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert {name for name, r in results.items() if isinstance(r, Skipped)} == set(SKIPPED)
+    assert "MB limit" in results["huge.txt"].reason
+    assert "regular file" in results["pipe.txt"].reason
+    assert results["latin1.txt"].text.startswith("Café Owners Protest")
+    assert peak < 5 * 2**20, f"loading used {peak / 2**20:.1f} MB for a {BIG_FILE_MB} MB file"
+
+
+def test_ingest_warns_once_per_bad_file_and_indexes_the_rest(hostile_corpus, tmp_path):
+    done = subprocess.run(
+        [RAG, "ingest", str(hostile_corpus), "--index-dir", str(tmp_path / "index"), "--llm", "extractive"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("skipped ")]
+    for name in SKIPPED:
+        assert sum(name in line for line in warnings) == 1, (name, warnings)
+    assert len(warnings) == len(SKIPPED)
+    assert "3 added" in done.stdout and f"{len(SKIPPED)} failed" in done.stdout
+
+    asked = subprocess.run(
+        [RAG, "ask", "When did the Elin bridge open?", "--json", "--index-dir", str(tmp_path / "index")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env=os.environ | {"RAG_LLM": "extractive"},
+    )
+    assert asked.returncode == 0, asked.stderr
+    assert "Monday" in asked.stdout
+
+
+@pytest.fixture
+def extractive_assistant(index) -> Assistant:
+    return Assistant(index.settings, embedder=index.embedder, index=index)
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t ", "\x00\x01\x1b\x7f\u200b", None])
+def test_empty_questions_get_the_polite_prompt(extractive_assistant, question):
+    reply = extractive_assistant.ask(question)
+    assert reply.answer == EMPTY_QUESTION_REPLY and reply.abstained
+
+
+def test_a_100k_character_question_is_truncated_with_a_note(extractive_assistant):
+    question = "Which militias were struck? " + "please tell me " * 7000
+    assert len(question) > 100_000
+    reply = extractive_assistant.ask(question)
+    assert len(reply.question) <= extractive_assistant.settings.max_question_chars
+    assert any("shortened" in note for note in reply.notes)
+    assert reply.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Which militias\x00 were\x07 struck?\x1b[2J",
+        "Which militias were struck? \ud800\udfff broken surrogates",
+        "Which \u202emilitias\u202c were struck?\ufeff",
+        "¿Qué milicias fueron atacadas?",
+        "ما هي الميليشيات التي تعرضت للهجوم؟",
+        "哪些民兵组织遭到了袭击？",
+    ],
+)
+def test_odd_characters_and_other_languages_are_answered_without_errors(extractive_assistant, question):
+    reply = extractive_assistant.ask(question)
+    assert reply.answer
+    assert reply.to_dict()["answer"].encode("utf-8")
+    assert not any(ord(ch) < 32 for ch in reply.question)
+    assert "\ud800" not in reply.question
