@@ -77,8 +77,6 @@ def ingest(settings: Settings, paths: tuple[Path, ...], prune: bool, no_progress
         prune=prune,
         progress=not no_progress and sys.stderr.isatty(),
     )
-    for skipped in summary.skipped_files:
-        click.echo(f"skipped {skipped.source}: {skipped.reason}", err=True)
     click.echo(f"{summary.line()}; {index.count()} chunks in the index.")
 
 

@@ -76,7 +76,7 @@ def test_ingest_warns_once_per_bad_file_and_indexes_the_rest(hostile_corpus, tmp
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
-    warnings = [line for line in done.stderr.splitlines() if line.startswith("skipped ")]
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("WARNING: Skipped ")]
     for name in SKIPPED:
         assert sum(name in line for line in warnings) == 1, (name, warnings)
     assert len(warnings) == len(SKIPPED)
