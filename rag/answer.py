@@ -23,6 +23,16 @@ from the passage; a short sentence only when the question needs one), then the p
 in brackets, like [1].
 If the passages do not state the answer, reply with exactly: {REFUSAL_TOKEN}"""
 
+INSTRUCTIONS = re.compile(
+    r"\b(ignore|disregard|forget|override)\s+(all\s+|any\s+)?(of\s+)?(your|previous|prior|the\s+above|"
+    r"above|earlier|the\s+previous|system|my)\s+(instructions?|prompts?|rules|guidelines)\b|"
+    r"\bsystem prompt\b|(^|\s)(system|assistant)\s*:|"
+    r"\b(answer|reply|respond)\b[^.?!]{0,40}\bto every (other )?question\b",
+    re.IGNORECASE,
+)
+"""Text that addresses the model instead of reporting news: refused in questions, dropped from
+the passages the model reads (a news article quoting such text is rare; obeying it is worse)."""
+
 REFUSAL_PATTERNS = re.compile(
     r"not in (the )?articles?|not (stated|mentioned|specified|provided|given)|"
     r"(do|does|did)(n't| not) (say|state|mention|specify|provide)|no information|"
@@ -41,9 +51,15 @@ class Draft:
     raw: str
 
 
+PASSAGE_TAG = re.compile(r"<\s*/?\s*passages\s*>", re.IGNORECASE)
+
+
 def format_passages(passages: Sequence[Chunk]) -> str:
-    """Numbered passages inside one delimited block; compact, since every token costs time."""
-    lines = [f"[{n}] {' '.join(chunk.text.split())}" for n, chunk in enumerate(passages, start=1)]
+    """Numbered passages inside one delimited block; compact, since every token costs time.
+
+    Article text cannot close the block early: any ``<passages>`` tag inside it is removed.
+    """
+    lines = [f"[{n}] {' '.join(PASSAGE_TAG.sub(' ', chunk.text).split())}" for n, chunk in enumerate(passages, start=1)]
     return "<passages>\n" + "\n".join(lines) + "\n</passages>"
 
 

@@ -132,6 +132,22 @@ def load_chat_model(settings: Settings) -> Any | None:
     raise UserError(f"Unknown --llm {name!r}; use one of: {', '.join(BACKENDS)}.")
 
 
+SECRET_VARIABLES = ("OPENAI_API_KEY",)
+
+
+def backend_failure(settings: Settings, exc: Exception) -> ModelUnavailableError:
+    """A clear error for a chat backend that failed mid-question, with any API key blanked out."""
+    reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+    for variable in SECRET_VARIABLES:
+        secret = os.environ.get(variable)
+        if secret:
+            reason = reason.replace(secret, "***")
+    return ModelUnavailableError(
+        f"The chat model ({settings.llm}) did not answer ({reason}). Check that it is running "
+        "and reachable, or use --llm local."
+    )
+
+
 def model_fingerprint(settings: Settings) -> str:
     """What identifies the answering model in reports: the GGUF hash where there is one."""
     name = settings.llm.strip()

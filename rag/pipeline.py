@@ -12,7 +12,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -22,9 +22,10 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from rag import answer as answering
 from rag.cite import CitedAnswer, to_citation, verify_citations
 from rag.embed import Embedder
+from rag.errors import RagError
 from rag.focus import Sentence, excerpt, rank_sentences, select_excerpts
 from rag.index import Index
-from rag.llm import llama_controls, load_chat_model
+from rag.llm import backend_failure, llama_controls, load_chat_model
 from rag.retrieve import HybridRetriever, document_to_hit
 from rag.settings import Settings
 from rag.types import Chunk, Reply
@@ -147,11 +148,23 @@ class Assistant:
         """
         return self._lock
 
+    @contextmanager
+    def _calling_model(self) -> Iterator[None]:
+        """A chat backend that fails (server down, bad key) becomes a clear ModelUnavailableError."""
+        try:
+            yield
+        except RagError:
+            raise
+        except Exception as exc:  # noqa: BLE001 (every backend raises its own kinds)
+            raise backend_failure(self.settings, exc) from exc
+
     # ---- steps ---------------------------------------------------------------------------
     def _start(self, inputs: dict[str, Any]) -> Turn | Reply:
         question, notes = sanitize_question(inputs.get("question"), self.settings.max_question_chars)
         if not question:
             return Reply(question="", answer=EMPTY_QUESTION_REPLY, abstained=True)
+        if answering.INSTRUCTIONS.search(question):
+            return Reply(question=question, answer=refusal_text(question), abstained=True, notes=notes)
         history = [(str(u), str(a)) for u, a in inputs.get("history") or []]
         return Turn(question=question, history=history, notes=notes)
 
@@ -181,7 +194,8 @@ class Assistant:
             return turn
         began = time.perf_counter()
         turn.passages = [document_to_hit(d).chunk for d in self.retriever.invoke(turn.standalone)]
-        turn.sentences = rank_sentences(turn.standalone, turn.passages, self.embedder)
+        ranked = rank_sentences(turn.standalone, turn.passages, self.embedder)
+        turn.sentences = [s for s in ranked if not answering.INSTRUCTIONS.search(s.text)]
         turn.excerpts = select_excerpts(turn.sentences, turn.passages, self.settings.context_chars)
         turn.timings["retrieve_s"] = time.perf_counter() - began
         return turn
@@ -201,13 +215,14 @@ class Assistant:
 
             def tokens() -> Iterator[str]:
                 messages = answering.answer_messages(turn.standalone, turn.excerpts)
-                for message_chunk in self.chat_model.stream(messages, **extras):
-                    if self._doubtful(probe.p_refusal if probe else None):
-                        raw[:] = [answering.REFUSAL_TOKEN]
-                        return
-                    text = answering.to_text(message_chunk)
-                    raw.append(text)
-                    yield text
+                with self._calling_model():
+                    for message_chunk in self.chat_model.stream(messages, **extras):
+                        if self._doubtful(probe.p_refusal if probe else None):
+                            raw[:] = [answering.REFUSAL_TOKEN]
+                            return
+                        text = answering.to_text(message_chunk)
+                        raw.append(text)
+                        yield text
 
             yield from answering.stream_answer_text(tokens())
             turn.raw = "".join(raw)

@@ -16,7 +16,7 @@ from fastapi import Depends, FastAPI, HTTPException
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, Field
 
-from rag.errors import IndexUnavailableError, RagError
+from rag.errors import IndexUnavailableError, ModelUnavailableError, RagError
 from rag.load import SUPPORTED_SUFFIXES
 from rag.pipeline import Assistant
 from rag.types import Reply
@@ -206,7 +206,7 @@ def create_app(assistant: Assistant, auth: tuple[str, str] | None = None) -> Fas
         history = [(pair[0], pair[1]) for pair in body.history if len(pair) >= 2]
         try:
             return assistant.ask(body.question, history).to_dict()
-        except IndexUnavailableError as exc:
+        except (IndexUnavailableError, ModelUnavailableError) as exc:
             raise HTTPException(503, str(exc)) from exc
         except RagError as exc:
             raise HTTPException(400, str(exc)) from exc
