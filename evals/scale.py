@@ -91,7 +91,7 @@ def measure(store: str, settings: Settings, embedder: Embedder, copies: list[Pat
         "ingest_s": round(ingest_s, 1),
         "first_copy_s": per_copy[0],
         "later_copies_s": per_copy[1:],
-        "disk_mb": sum(folder_mb(d) for d in disk),
+        "disk_mb": round(sum(folder_mb(d) for d in disk), 1),
         "queries": len(latencies),
         "query_p50_ms": round(1000 * percentile(latencies, 50), 1),
         "query_p95_ms": round(1000 * percentile(latencies, 95), 1),

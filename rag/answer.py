@@ -76,7 +76,8 @@ EXAMPLE_PASSAGES = [
     Chunk(
         "example-2",
         "example",
-        "Mayor Ana Ruiz said construction would begin in the spring.",
+        "Mayor Ana Ruiz said construction would begin in the spring. She had not asked "
+        "residents for their views before the vote.",
         0,
         0,
         "Council Backs Bridge",
@@ -89,6 +90,7 @@ FEW_SHOT = [
         "What did the mayor say about the construction?",
         "ANSWER: She said construction would begin in the spring [2].",
     ),
+    ("Did the mayor ask residents for their views before the vote?", "ANSWER: No, she had not asked residents [2]."),
 ]
 # GBNF grammar that holds a llama.cpp model to one answer line or the refusal.
 ANSWER_GRAMMAR = rf'''root ::= "ANSWER: " [^\n]+ | "{REFUSAL_TOKEN}"'''

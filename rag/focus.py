@@ -107,3 +107,17 @@ def _adjacent(passage: Chunk, group: list[Sentence], sentence: Sentence) -> bool
     start, end = min(s.start for s in group), max(s.end for s in group)
     between = passage.text[end : sentence.start] if sentence.start >= end else passage.text[sentence.end : start]
     return not between.strip()
+
+
+ASKS_FOR_HEADLINE = re.compile(r"\b(headlines?|titled?|titles)\b", re.IGNORECASE)
+
+
+def with_headlines(question: str, excerpts: Sequence[Chunk]) -> list[Chunk]:
+    """For a question about headlines, each excerpt headed by its article's headline.
+
+    Cleaning moves the headline out of the article text into ``title``; only a question that
+    asks for it pays the extra prompt tokens, and its answer can then be verified and cited.
+    """
+    if not ASKS_FOR_HEADLINE.search(question):
+        return list(excerpts)
+    return [dataclasses.replace(c, text=f"Headline: {c.title}\n{c.text}") if c.title else c for c in excerpts]

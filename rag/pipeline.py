@@ -23,7 +23,7 @@ from rag import answer as answering
 from rag.cite import CitedAnswer, to_citation, verify_citations
 from rag.embed import Embedder
 from rag.errors import RagError
-from rag.focus import Sentence, excerpt, rank_sentences, select_excerpts
+from rag.focus import Sentence, excerpt, rank_sentences, select_excerpts, with_headlines
 from rag.index import Index
 from rag.llm import backend_failure, llama_controls, load_chat_model
 from rag.retrieve import HybridRetriever, document_to_hit
@@ -196,7 +196,9 @@ class Assistant:
         turn.passages = [document_to_hit(d).chunk for d in self.retriever.invoke(turn.standalone)]
         ranked = rank_sentences(turn.standalone, turn.passages, self.embedder)
         turn.sentences = [s for s in ranked if not answering.INSTRUCTIONS.search(s.text)]
-        turn.excerpts = select_excerpts(turn.sentences, turn.passages, self.settings.context_chars)
+        turn.excerpts = with_headlines(
+            turn.standalone, select_excerpts(turn.sentences, turn.passages, self.settings.context_chars)
+        )
         turn.timings["retrieve_s"] = time.perf_counter() - began
         return turn
 

@@ -126,3 +126,13 @@ def test_long_and_odd_questions_are_bounded():
     text, _ = sanitize_question("bad \udcff surrogate\x07 and ünïcode", 100)
     assert "surrogate" in text and "\x07" not in text
     text.encode("utf-8")
+
+
+def test_only_headline_questions_see_headlines():
+    from rag.focus import with_headlines
+    from rag.types import Chunk
+
+    excerpt = Chunk("c1", "d1", "The harbour reopened.", 0, 21, "Harbour Reopens")
+    assert with_headlines("When did the harbour reopen?", [excerpt]) == [excerpt]
+    (headed,) = with_headlines("What is the headline of the article?", [excerpt])
+    assert headed.text == "Headline: Harbour Reopens\nThe harbour reopened." and headed.title == "Harbour Reopens"
