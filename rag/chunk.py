@@ -58,8 +58,11 @@ def chunk_id(doc_id: str, content_hash: str, start: int, text: str) -> str:
     return f"{doc_id}-{digest.hexdigest()[:16]}"
 
 
-def chunk(article: Article, chunk_size: int = 600, chunk_overlap: int = 100) -> list[Chunk]:
-    """Split ``article`` into chunks whose ``text == article.text[start:end]``."""
+def chunk(article: Article, chunk_size: int = 600, chunk_overlap: int = 100, offset: int = 0) -> list[Chunk]:
+    """Split ``article`` into chunks whose ``text == article.text[start - offset:end - offset]``.
+
+    ``offset`` is where this part of a large article starts in the whole cleaned text.
+    """
     if not article.text.strip():
         return []
     pieces = splitter(chunk_size, chunk_overlap).create_documents([article.text])
@@ -75,11 +78,11 @@ def chunk(article: Article, chunk_size: int = 600, chunk_overlap: int = 100) -> 
         cursor = start + len(text)
         chunks.append(
             Chunk(
-                chunk_id=chunk_id(article.doc_id, article.content_hash, start, text),
+                chunk_id=chunk_id(article.doc_id, article.content_hash, offset + start, text),
                 doc_id=article.doc_id,
                 text=text,
-                start=start,
-                end=start + len(text),
+                start=offset + start,
+                end=offset + start + len(text),
                 title=article.title,
                 date=article.date,
                 source=article.source,

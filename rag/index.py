@@ -9,7 +9,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import wraps
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -32,6 +32,7 @@ logging.getLogger("bm25s").setLevel(max(logging.getLogger().getEffectiveLevel(),
 
 CHUNK_FIELDS = ("doc_id", "start", "end", "title", "date", "source", "content_hash")
 FLUSH_CHUNKS = 256
+PART_SEPARATOR = "\n\n"
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -303,39 +304,53 @@ class Index:
             seen: set[str] = set()
             pending: list[tuple[Chunk, int]] = []
             stale_ids: list[str] = []
-            items = load(paths, int(self.settings.max_file_mb * 2**20))
-            if progress:
-                from tqdm import tqdm
-
-                items = tqdm(items, desc="Ingesting", unit="file")
+            document: _DocumentInProgress | None = None
+            items = load(
+                paths,
+                max_bytes=int(self.settings.max_file_mb * 2**20),
+                max_html_bytes=int(self.settings.max_html_mb * 2**20),
+                section_bytes=int(self.settings.read_section_mb * 2**20),
+            )
+            bar = _progress_bar(progress)
             for item in items:
                 if isinstance(item, Skipped):
-                    summary.failed += 1
-                    summary.skipped_files.append(item)
-                    log.warning("Skipped %s: %s", item.source, item.reason)
+                    if document and document.source == item.source:
+                        pending = [(c, n) for c, n in pending if c.doc_id != document.doc_id]
+                        self._delete(sorted(document.new_ids - document.old_ids))
+                        document = None
+                    self._skip(summary, item, bar)
                     continue
-                seen.add(item.doc_id)
-                old = stored.get(item.doc_id)
-                if old and old["hash"] == item.content_hash and old["complete"]:
-                    summary.unchanged += 1
+                if item.part == 0:
+                    seen.add(item.doc_id)
+                    old = stored.get(item.doc_id)
+                    if old and old["hash"] == item.content_hash and old["complete"]:
+                        summary.unchanged += 1
+                        document = None
+                        bar.update()
+                        continue
+                    document = _DocumentInProgress(item.doc_id, item.source, old)
+                elif document is None or document.doc_id != item.doc_id:
                     continue
-                chunks = self._prepare(item)
-                if chunks is None:
-                    summary.failed += 1
-                    summary.skipped_files.append(Skipped(item.source, "no article text after cleaning"))
-                    log.warning("Skipped %s: no article text after cleaning", item.source)
-                    continue
-                if old:
-                    summary.updated += 1
-                    new_ids = {c.chunk_id for c in chunks}
-                    stale_ids.extend(i for i in old["ids"] if i not in new_ids)
-                else:
-                    summary.added += 1
-                pending.extend((c, len(chunks)) for c in chunks)
+                pending.extend(document.take(self._prepare(item, document)))
                 if len(pending) >= FLUSH_CHUNKS:
                     summary.chunks_written += self._write(pending)
                     pending = []
+                if not item.last_part:
+                    continue
+                if document.n_chunks == 0:
+                    self._skip(summary, Skipped(item.source, "no article text after cleaning"), bar)
+                    document = None
+                    continue
+                pending.extend(document.finish())
+                if document.old:
+                    summary.updated += 1
+                    stale_ids.extend(sorted(document.old_ids - document.new_ids))
+                else:
+                    summary.added += 1
+                document = None
+                bar.update()
             summary.chunks_written += self._write(pending)
+            bar.close()
             if prune:
                 under = [_source_prefix(p) for p in paths]
                 for doc_id, info in stored.items():
@@ -351,11 +366,23 @@ class Index:
         self._chunk_cache.clear()
         return summary
 
-    def _prepare(self, article: Article) -> list[Chunk] | None:
-        cleaned = clean(article)
-        if not cleaned.text.strip():
-            return None
-        return chunk(cleaned, self.settings.chunk_size, self.settings.chunk_overlap) or None
+    @staticmethod
+    def _skip(summary: IngestSummary, skipped: Skipped, bar: Any) -> None:
+        summary.failed += 1
+        summary.skipped_files.append(skipped)
+        log.warning("Skipped %s: %s", skipped.source, skipped.reason)
+        bar.update()
+
+    def _prepare(self, part: Article, document: _DocumentInProgress) -> list[Chunk]:
+        """Clean and chunk one part; later parts keep the title and date found in the first."""
+        cleaned = clean(part)
+        if part.part == 0:
+            document.title, document.date = cleaned.title, cleaned.date
+        else:
+            cleaned = replace(cleaned, title=document.title, date=document.date)
+        chunks = chunk(cleaned, self.settings.chunk_size, self.settings.chunk_overlap, document.offset)
+        document.offset += len(cleaned.text) + len(PART_SEPARATOR)
+        return chunks
 
     def _write(self, pending: list[tuple[Chunk, int]]) -> int:
         if not pending:
@@ -397,10 +424,53 @@ class Index:
             )
             info["ids"].append(record["id"])
             info["hashes"].add(meta["content_hash"])
-            info["expected"] = int(meta.get("n_chunks", 0))
+            info["expected"] = max(info["expected"], int(meta.get("n_chunks", 0)))
         for info in docs.values():
             info["complete"] = len(info["hashes"]) == 1 and len(info["ids"]) == info["expected"]
         return docs
+
+
+@dataclass
+class _DocumentInProgress:
+    """One document while its parts are chunked and written.
+
+    Its last chunk is held back and written last, carrying the document's chunk count: an
+    ingest killed before that write leaves the document incomplete, to be redone next run.
+    """
+
+    doc_id: str
+    source: str
+    old: dict[str, Any] | None
+    title: str = ""
+    date: str = ""
+    offset: int = 0
+    n_chunks: int = 0
+    new_ids: set[str] = field(default_factory=set)
+    held: Chunk | None = None
+
+    @property
+    def old_ids(self) -> set[str]:
+        return set(self.old["ids"]) if self.old else set()
+
+    def take(self, chunks: list[Chunk]) -> list[tuple[Chunk, int]]:
+        """Chunks ready to write now (count 0, "not the last"), holding back the newest."""
+        if not chunks:
+            return []
+        self.n_chunks += len(chunks)
+        self.new_ids.update(c.chunk_id for c in chunks)
+        ready = [self.held, *chunks[:-1]] if self.held else chunks[:-1]
+        self.held = chunks[-1]
+        return [(c, 0) for c in ready]
+
+    def finish(self) -> list[tuple[Chunk, int]]:
+        """The held-back last chunk, with the document's chunk count."""
+        return [(self.held, self.n_chunks)] if self.held else []
+
+
+def _progress_bar(show: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(desc="Ingesting", unit="file", disable=not show)
 
 
 def _source_prefix(path: Path) -> str:

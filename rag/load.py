@@ -89,38 +89,136 @@ def decode(data: bytes) -> str:
     return text
 
 
-def load_file(path: Path, max_bytes: int | None = None) -> Article:
-    """Read one file into an :class:`Article` with raw text; raise BadDocumentError if unusable.
-
-    A file over ``max_bytes`` is refused before it is read, so memory stays bounded.
-    """
+def file_size(path: Path, max_bytes: int | None) -> int:
+    """The size of a regular file; a pipe, socket or device, or a file over ``max_bytes``, is refused."""
     try:
         info = path.stat()
-        if not stat.S_ISREG(info.st_mode):
-            raise BadDocumentError("not a regular file (a pipe, socket or device)")
-        size = info.st_size
-        if max_bytes is not None and size > max_bytes:
-            raise BadDocumentError(
-                f"{size / 2**20:.1f} MB is over the {max_bytes / 2**20:g} MB limit for one article "
-                "(split it into articles, or raise RAG_MAX_FILE_MB)"
-            )
+    except OSError as exc:
+        raise BadDocumentError(f"unreadable: {exc.strerror or exc}") from exc
+    if not stat.S_ISREG(info.st_mode):
+        raise BadDocumentError("not a regular file (a pipe, socket or device)")
+    if max_bytes is not None and info.st_size > max_bytes:
+        raise BadDocumentError(
+            f"{info.st_size / 2**20:.1f} MB is over the {max_bytes / 2**20:g} MB limit for one file "
+            "(split it, or raise the limit)"
+        )
+    return info.st_size
+
+
+def load_file(path: Path, max_bytes: int | None = None) -> Article:
+    """Read one whole file into an :class:`Article` with raw text; raise BadDocumentError if unusable.
+
+    A file over ``max_bytes`` is refused before it is read.
+    """
+    file_size(path, max_bytes)
+    try:
         data = path.read_bytes()
     except OSError as exc:
         raise BadDocumentError(f"unreadable: {exc.strerror or exc}") from exc
-    text = decode(data)
     source = source_name(path)
     return Article(
         doc_id=document_id(source),
         source=source,
-        text=text,
+        text=decode(data),
         content_hash=hashlib.sha256(data).hexdigest(),
     )
 
 
-def load(paths: Iterable[Path], max_bytes: int | None = None) -> Iterator[Article | Skipped]:
-    """Load every supported file under ``paths``; a bad or oversized file becomes :class:`Skipped`."""
+def read_sections(path: Path, section_bytes: int) -> Iterator[bytes]:
+    """The bytes of a file in pieces of about ``section_bytes``.
+
+    Each piece ends at a paragraph break where there is one in its second half, else at a line
+    break, else at a space, and never inside a UTF-8 character.
+    """
+    carry = b""
+    with path.open("rb") as handle:
+        while block := handle.read(section_bytes):
+            data = carry + block
+            cut = _break_point(data)
+            yield data[:cut]
+            carry = data[cut:]
+    if carry:
+        yield carry
+
+
+def _break_point(data: bytes) -> int:
+    half = len(data) // 2
+    for separator in (b"\n\n", b"\n", b" "):
+        found = data.rfind(separator, half)
+        if found >= 0:
+            return found + len(separator)
+    cut = len(data)
+    while cut > half and data[cut - 1] & 0xC0 == 0x80:
+        cut -= 1
+    if cut > half and data[cut - 1] >= 0xC0:
+        cut -= 1
+    return cut
+
+
+def hash_file(path: Path, block_bytes: int = 2**20) -> str:
+    """SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(block_bytes):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_sections(path: Path, section_bytes: int) -> Iterator[Article]:
+    """A large text file as consecutive :class:`Article` parts of about ``section_bytes`` each.
+
+    Memory stays bounded by the section size, whatever the size of the file. Each part is decoded
+    on its own (UTF-8, else Latin-1); the first is checked for binary content.
+    """
+    source = source_name(path)
+    try:
+        content_hash = hash_file(path)
+        pieces = read_sections(path, section_bytes)
+        current = next(pieces, b"")
+        if current.startswith(BINARY_SIGNATURES) or b"\x00" in current[:8192]:
+            raise BadDocumentError("binary content, not text")
+        part = 0
+        for following in pieces:
+            yield _part(source, content_hash, current, part, last=False)
+            current, part = following, part + 1
+        yield _part(source, content_hash, current, part, last=True)
+    except OSError as exc:
+        raise BadDocumentError(f"unreadable: {exc.strerror or exc}") from exc
+
+
+def _part(source: str, content_hash: str, data: bytes, part: int, last: bool) -> Article:
+    try:
+        text = data.decode("utf-8-sig" if part == 0 else "utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    return Article(
+        doc_id=document_id(source),
+        source=source,
+        text=text,
+        content_hash=content_hash,
+        part=part,
+        last_part=last,
+    )
+
+
+def load(
+    paths: Iterable[Path],
+    max_bytes: int | None = None,
+    max_html_bytes: int | None = None,
+    section_bytes: int | None = None,
+) -> Iterator[Article | Skipped]:
+    """Load every supported file under ``paths``; a bad or oversized file becomes :class:`Skipped`.
+
+    A text file larger than ``section_bytes`` comes as several parts (see :func:`load_sections`);
+    HTML has to be parsed whole, so it has its own, lower size limit ``max_html_bytes``.
+    """
     for path in find_files(paths):
+        is_html = path.suffix.lower() in HTML_SUFFIXES
         try:
-            yield load_file(path, max_bytes)
+            size = file_size(path, max_html_bytes if is_html and max_html_bytes else max_bytes)
+            if section_bytes and size > section_bytes and not is_html:
+                yield from load_sections(path, section_bytes)
+            else:
+                yield load_file(path, max_bytes)
         except BadDocumentError as exc:
             yield Skipped(source_name(path), str(exc))

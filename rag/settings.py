@@ -21,7 +21,13 @@ class Settings(BaseSettings):
     collection: str = Field("news", description="Chroma collection name.")
     chroma_host: str | None = Field(None, description="Chroma server host; embedded if unset.")
     chroma_port: int = Field(8000, description="Chroma server port.")
-    max_file_mb: float = Field(10.0, description="Corpus files larger than this are skipped unread, with a warning.")
+    max_file_mb: float = Field(100.0, description="Corpus files larger than this are skipped unread, with a warning.")
+    max_html_mb: float = Field(
+        10.0, description="HTML is parsed whole, so HTML files larger than this are skipped, with a warning."
+    )
+    read_section_mb: float = Field(
+        1.0, description="Larger text files are read, cleaned and chunked a section of this size at a time."
+    )
     ingest_wait_s: float = Field(10.0, description="How long an ingest waits for another one on the same index.")
     index_refresh_s: float = Field(
         30.0,

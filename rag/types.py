@@ -8,7 +8,11 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Article:
-    """One news article. ``text`` is raw after loading and cleaned after ``clean``."""
+    """One news article. ``text`` is raw after loading and cleaned after ``clean``.
+
+    A large file comes as several parts (``part`` 0, 1, ... up to the one with ``last_part``),
+    so that it is never held in memory whole.
+    """
 
     doc_id: str
     source: str
@@ -16,6 +20,8 @@ class Article:
     title: str = ""
     date: str = ""
     content_hash: str = ""
+    part: int = 0
+    last_part: bool = True
 
 
 @dataclass(frozen=True)

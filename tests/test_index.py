@@ -3,7 +3,9 @@ import shutil
 import pytest
 
 from rag.errors import IndexBusyError, IndexMissingError
-from rag.index import Index, fingerprint
+from rag.clean import clean
+from rag.index import PART_SEPARATOR, Index, fingerprint
+from rag.load import load
 
 
 def stored_docs(index: Index) -> dict[str, int]:
@@ -88,3 +90,41 @@ def test_second_writer_gets_a_busy_error(index):
 def test_asking_without_an_index_says_to_ingest(settings, embedder):
     with pytest.raises(IndexMissingError, match="rag ingest"):
         Index(settings, embedder)
+
+
+def test_a_file_read_in_sections_is_chunked_as_one_document(index, corpus):
+    """Sections of a large file give chunks whose offsets point into the whole cleaned text."""
+    paragraphs = [f"Paragraph {i}: the ferry to Åland ran {i} minutes late, said the café owner." for i in range(400)]
+    (corpus / "long.txt").write_text("Ferry Delays\n\nMay 2, 2023\n\n" + "\n\n".join(paragraphs), encoding="utf-8")
+    index.settings.read_section_mb = 4096 / 2**20
+    summary = index.ingest([corpus])
+    assert (summary.added, summary.failed) == (1, 0)
+
+    parts = list(load([corpus / "long.txt"], section_bytes=4096))
+    assert len(parts) > 5 and parts[-1].last_part and not any(p.last_part for p in parts[:-1])
+    whole = PART_SEPARATOR.join(clean(part).text for part in parts)
+    records = [r for r in index.all_records(include=("documents", "metadatas")) if r["metadata"]["source"].endswith("long.txt")]
+    assert all(whole[r["metadata"]["start"] : r["metadata"]["end"]] == r["document"] for r in records)
+    assert {r["metadata"]["title"] for r in records} == {"Ferry Delays"}
+    assert {r["metadata"]["date"] for r in records} == {"2023-05-02"}
+    assert all(p in whole for p in paragraphs)
+
+    again = index.ingest([corpus])
+    assert (again.unchanged, again.chunks_written) == (2, 0)
+    assert bm25_in_step(index)
+
+
+def test_an_interrupted_sectioned_file_is_finished_next_run(index, corpus):
+    """The last chunk, which carries the count, is written last: without it the document is redone."""
+    (corpus / "long.txt").write_text("\n\n".join(f"Line {i} of the ferry timetable." for i in range(2000)))
+    index.settings.read_section_mb = 8192 / 2**20
+    written = index.ingest([corpus]).chunks_written
+    total = index.count()
+    records = [r for r in index.all_records() if r["metadata"]["source"].endswith("long.txt")]
+    (last,) = [r["id"] for r in records if r["metadata"]["n_chunks"]]
+    index._delete([last])
+    assert not index._stored_documents()[records[0]["metadata"]["doc_id"]]["complete"]
+
+    redone = index.ingest([corpus])
+    assert (redone.updated, redone.chunks_written) == (1, written)
+    assert index.count() == total and bm25_in_step(index)

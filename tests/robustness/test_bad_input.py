@@ -10,20 +10,27 @@ from pathlib import Path
 
 import pytest
 
+from rag.chunk import chunk
+from rag.clean import clean
 from rag.load import Skipped, load
 from rag.pipeline import EMPTY_QUESTION_REPLY, Assistant
+from rag.types import Article
 from tests.conftest import SEED_ARTICLE
 
 RAG = str(Path(sys.executable).parent / "rag")
 BIG_FILE_MB = 50
+LAST_LINE = "The last item was the lighthouse, which the council voted to repaint in green."
 
 
 def write_big_text(path: Path, megabytes: int) -> None:
+    """A long council record whose very last line says something no other line does."""
     line = "The council met again on Tuesday and discussed the harbour budget at length.\n"
     block = line * (2**20 // len(line))
     with path.open("w", encoding="utf-8") as out:
+        out.write("Harbour Council Minutes\n\n")
         for _ in range(megabytes):
             out.write(block)
+        out.write(f"\n{LAST_LINE}\n")
 
 
 @pytest.fixture
@@ -52,19 +59,35 @@ def hostile_corpus(tmp_path: Path) -> Path:
     return corpus
 
 
-SKIPPED = ("empty.txt", "whitespace.md", "picture.txt", "archive.txt", "huge.txt", "dangling.txt", "pipe.txt")
+SKIPPED = ("empty.txt", "whitespace.md", "picture.txt", "archive.txt", "dangling.txt", "pipe.txt")
 
 
-def test_loading_skips_each_bad_file_in_bounded_memory(hostile_corpus):
+def test_loading_skips_each_bad_file_and_streams_the_big_one_in_bounded_memory(hostile_corpus):
     tracemalloc.start()
-    results = {Path(r.source).name: r for r in load([hostile_corpus], max_bytes=10 * 2**20)}
+    results: dict[str, Article | Skipped] = {}
+    big_parts = big_chunks = 0
+    big_tail = ""
+    for item in load([hostile_corpus], max_bytes=100 * 2**20, section_bytes=2**20):
+        name = Path(item.source).name
+        if name == "huge.txt":
+            big_parts += 1
+            big_chunks += len(chunk(clean(item)))
+            big_tail = item.text[-200:]
+        else:
+            results[name] = item
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert {name for name, r in results.items() if isinstance(r, Skipped)} == set(SKIPPED)
-    assert "MB limit" in results["huge.txt"].reason
     assert "regular file" in results["pipe.txt"].reason
     assert results["latin1.txt"].text.startswith("Café Owners Protest")
-    assert peak < 5 * 2**20, f"loading used {peak / 2**20:.1f} MB for a {BIG_FILE_MB} MB file"
+    assert big_parts >= BIG_FILE_MB and big_chunks > 50_000 and LAST_LINE in big_tail
+    assert peak < 32 * 2**20, f"loading and chunking used {peak / 2**20:.1f} MB for a {BIG_FILE_MB} MB file"
+
+
+def test_a_file_over_the_size_limit_is_skipped_unread(tmp_path):
+    write_big_text(tmp_path / "huge.txt", 3)
+    (skipped,) = load([tmp_path], max_bytes=2 * 2**20)
+    assert isinstance(skipped, Skipped) and "MB limit" in skipped.reason
 
 
 def test_ingest_warns_once_per_bad_file_and_indexes_the_rest(hostile_corpus, tmp_path):
@@ -80,7 +103,7 @@ def test_ingest_warns_once_per_bad_file_and_indexes_the_rest(hostile_corpus, tmp
     for name in SKIPPED:
         assert sum(name in line for line in warnings) == 1, (name, warnings)
     assert len(warnings) == len(SKIPPED)
-    assert "3 added" in done.stdout and f"{len(SKIPPED)} failed" in done.stdout
+    assert "4 added" in done.stdout and f"{len(SKIPPED)} failed" in done.stdout
 
     asked = subprocess.run(
         [RAG, "ask", "When did the Elin bridge open?", "--json", "--index-dir", str(tmp_path / "index")],
@@ -92,6 +115,17 @@ def test_ingest_warns_once_per_bad_file_and_indexes_the_rest(hostile_corpus, tmp
     )
     assert asked.returncode == 0, asked.stderr
     assert "Monday" in asked.stdout
+
+    asked = subprocess.run(
+        [RAG, "ask", "What did the council vote to repaint?", "--json", "--index-dir", str(tmp_path / "index")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env=os.environ | {"RAG_LLM": "extractive"},
+    )
+    assert asked.returncode == 0, asked.stderr
+    assert "lighthouse" in asked.stdout and "huge.txt" in asked.stdout
 
 
 @pytest.fixture
