@@ -204,6 +204,7 @@ REFERRING = re.compile(
     re.IGNORECASE,
 )
 POSSESSIVES = frozenset({"his", "her", "their", "its"})
+NAME_WORD = re.compile(r"^([\"“‘(]?[A-Z0-9]|[a-z]{1,3}-[A-Z]|(of|the|and|al|bin|de|la|van|von|der)$)")
 RESOLVE_PROMPT = """New task: resolve a reference in a follow-up question. Do not answer the question.
 Reply with the name or noun phrase the word refers to, copied from the conversation, and nothing else."""
 RESOLVE_EXAMPLE = (
@@ -260,6 +261,17 @@ def clean_referent(output: str, history: Sequence[tuple[str, str]]) -> str:
     if not line or len(line.split()) > 8 or fold(line) not in fold(conversation_text(history)):
         return ""
     return line
+
+
+def previous_entity(history: Sequence[tuple[str, str]], max_words: int = 6) -> str:
+    """The previous answer when it is only a name ("Mr. al-Kadhimi [1]."), else ""."""
+    if not history:
+        return ""
+    answer = strip_markers(history[-1][1]).rstrip(".").strip()
+    tokens = answer.split()
+    if not tokens or len(tokens) > max_words or not answer[0].isupper():
+        return ""
+    return answer if all(NAME_WORD.match(t) for t in tokens) else ""
 
 
 def heuristic_condense(question: str, history: Sequence[tuple[str, str]]) -> str:

@@ -179,12 +179,16 @@ class Assistant:
         return turn
 
     def _rewrite_follow_up(self, question: str, history: History) -> str:
-        """Replace "he" or "that group" by what it refers to; otherwise add the last question."""
+        """Replace "he" or "that group" by what it refers to; otherwise add the last question.
+
+        The model names the referent; when its reply is unusable, a previous answer that is just a
+        name stands in, since a follow-up's "he" most often means the person just named.
+        """
         reference = answering.REFERRING.search(question)
         if self.chat_model is None or reference is None:
             return answering.heuristic_condense(question, history)
         output = self.chat_model.invoke(answering.resolve_messages(question, reference.group(0), history))
-        referent = answering.clean_referent(answering.to_text(output), history)
+        referent = answering.clean_referent(answering.to_text(output), history) or answering.previous_entity(history)
         if not referent:
             return answering.heuristic_condense(question, history)
         return answering.substitute_reference(question, reference, referent)
@@ -266,8 +270,40 @@ class Assistant:
             cited = verify_citations(draft.answer, claim, turn.excerpts, turn.standalone)
             if cited.supported:
                 return cited, draft.short
+        second = self._second_look(turn)
+        if second is not None:
+            return second
         turn.notes.append("The model's draft was not supported by any passage, so it was withheld.")
         return CitedAnswer("", [], supported=False), ""
+
+    def _second_look(self, turn: Turn) -> tuple[CitedAnswer, str] | None:
+        """Ask once more with only the best-matching sentence, when it is close to the question.
+
+        A small model shown several excerpts sometimes answers from the wrong one; shown only the
+        closest sentence, it either finds the answer there (verified as before) or refuses.
+        """
+        best = turn.sentences[0] if turn.sentences else None
+        if best is None or best.score < self.settings.second_look_min_score:
+            return None
+        retry = Turn(
+            question=turn.question,
+            standalone=turn.standalone,
+            excerpts=[excerpt(turn.passages[best.passage], best.start, best.end)],
+        )
+        for _ in self._generate_stream(retry):
+            pass
+        turn.timings["generate_s"] = turn.timings.get("generate_s", 0.0) + retry.timings["generate_s"]
+        draft = answering.parse_draft(retry.raw, turn.standalone)
+        if draft.refused or self._doubtful(retry.p_refusal):
+            return None
+        for claim in (draft.short, draft.answer):
+            cited = verify_citations(draft.answer, claim, retry.excerpts, turn.standalone) if claim else None
+            if cited is not None and cited.supported:
+                turn.notes.append(
+                    "The first draft was not supported; this answer comes from a second look at the closest passage."
+                )
+                return cited, draft.short
+        return None
 
     def _doubtful(self, p_refusal: float | None) -> bool:
         """True when the model leaned towards refusing more than the tuned threshold allows."""

@@ -69,3 +69,7 @@ class Settings(BaseSettings):
     extractive_min_score: float = Field(
         0.35, description="Minimum question-sentence similarity for an extractive answer."
     )
+    second_look_min_score: float = Field(
+        0.6,
+        description="An unsupported draft gets a second try on the closest sentence if it is at least this similar.",
+    )

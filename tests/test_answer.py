@@ -7,6 +7,7 @@ from rag.answer import (
     clean_referent,
     needs_condensing,
     parse_draft,
+    previous_entity,
     short_answer,
     stream_answer_text,
     substitute_reference,
@@ -113,6 +114,22 @@ def test_referent_must_come_from_the_conversation():
     assert clean_referent("Joe Biden", HISTORY) == ""
     assert clean_referent("", HISTORY) == ""
     assert re.search(r"\bhe\b", "What did he say?")
+
+
+@pytest.mark.parametrize(
+    "previous_answer, entity",
+    [
+        ("Mr. al-Kadhimi [1].", "Mr. al-Kadhimi"),
+        ("Iraqi Resistance Coordination [2].", "Iraqi Resistance Coordination"),
+        ("Kata’ib Sayyid al-Shuhada and Kata’ib Hezbollah [1].", "Kata’ib Sayyid al-Shuhada and Kata’ib Hezbollah"),
+        ("about 2,500 [2].", ""),
+        ("The strikes hit two militias [1].", ""),
+        ("The articles don't say. None of the passages I found answers it.", ""),
+    ],
+)
+def test_a_previous_answer_stands_in_for_he_only_when_it_is_a_name(previous_answer, entity):
+    assert previous_entity([("Who?", previous_answer)]) == entity
+    assert previous_entity([]) == ""
 
 
 @pytest.mark.parametrize("raw", [None, "", "   \n\t ", "\x00\x01\x02"])

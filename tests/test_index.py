@@ -2,8 +2,8 @@ import shutil
 
 import pytest
 
-from rag.errors import IndexBusyError, IndexMissingError
 from rag.clean import clean
+from rag.errors import IndexBusyError, IndexMissingError
 from rag.index import PART_SEPARATOR, Index, fingerprint
 from rag.load import load
 
@@ -103,7 +103,9 @@ def test_a_file_read_in_sections_is_chunked_as_one_document(index, corpus):
     parts = list(load([corpus / "long.txt"], section_bytes=4096))
     assert len(parts) > 5 and parts[-1].last_part and not any(p.last_part for p in parts[:-1])
     whole = PART_SEPARATOR.join(clean(part).text for part in parts)
-    records = [r for r in index.all_records(include=("documents", "metadatas")) if r["metadata"]["source"].endswith("long.txt")]
+    records = [
+        r for r in index.all_records(include=("documents", "metadatas")) if r["metadata"]["source"].endswith("long.txt")
+    ]
     assert all(whole[r["metadata"]["start"] : r["metadata"]["end"]] == r["document"] for r in records)
     assert {r["metadata"]["title"] for r in records} == {"Ferry Delays"}
     assert {r["metadata"]["date"] for r in records} == {"2023-05-02"}

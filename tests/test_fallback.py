@@ -1,0 +1,42 @@
+"""What happens to a model draft that no passage supports (a scripted chat model stands in)."""
+
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+from rag.pipeline import Assistant
+
+
+def assistant_drafting(index, *drafts: str) -> Assistant:
+    model = FakeListChatModel(responses=list(drafts))
+    return Assistant(index.settings, embedder=index.embedder, index=index, chat_model=model)
+
+
+def test_an_unsupported_draft_gets_a_second_look_at_the_closest_sentence(index):
+    question = "Who did the Popular Mobilization Forces say the airstrikes had targeted?"
+    assistant = assistant_drafting(index, "ANSWER: U.S. troops near an oil field [4].", "ANSWER: its fighters [1].")
+    reply = assistant.ask(question)
+    assert not reply.abstained and reply.short_answer == "its fighters"
+    assert len(reply.citations) == 1 and "targeted its fighters" in reply.citations[0].text
+    assert any("second look" in note for note in reply.notes)
+
+
+def test_a_second_unsupported_draft_is_withheld(index):
+    question = "Who did the Popular Mobilization Forces say the airstrikes had targeted?"
+    reply = assistant_drafting(index, "ANSWER: oil field [1].", "ANSWER: oil field [1].").ask(question)
+    assert reply.abstained and not reply.citations and reply.short_answer == ""
+    assert any("withheld" in note for note in reply.notes)
+
+
+def test_no_second_look_when_no_sentence_is_close(index):
+    assistant = assistant_drafting(index, "ANSWER: France [1].", "ANSWER: a second draft [1].")
+    reply = assistant.ask("Who won the 2020 World Cup?")
+    assert assistant.chat_model.i == 1, "the model was asked a second time"
+    assert reply.abstained and not reply.citations
+    assert any("withheld" in note for note in reply.notes)
+
+
+def test_a_follow_up_about_a_name_the_model_cannot_resolve_uses_the_previous_answer(index):
+    assistant = assistant_drafting(index, "His", "ANSWER: Maj. Gen. Yahya Rasool [1].")
+    history = [("Who is the prime minister of Iraq?", "Mr. al-Kadhimi [1].")]
+    reply = assistant.ask("Who is his military spokesman?", history)
+    assert reply.standalone_question == "Who is Mr. al-Kadhimi's military spokesman?"
+    assert "Yahya Rasool" in reply.answer and not reply.abstained
