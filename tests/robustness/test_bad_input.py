@@ -1,5 +1,6 @@
 """Bad corpus files and bad questions: each is skipped or answered politely; nothing else is lost."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -105,8 +106,13 @@ def test_ingest_warns_once_per_bad_file_and_indexes_the_rest(hostile_corpus, tmp
     assert len(warnings) == len(SKIPPED)
     assert "4 added" in done.stdout and f"{len(SKIPPED)} failed" in done.stdout
 
+    questions = [
+        {"id": "bridge", "question": "When did the Elin bridge open?"},
+        {"id": "last line", "question": "What did the council vote to repaint?"},
+    ]
     asked = subprocess.run(
-        [RAG, "ask", "When did the Elin bridge open?", "--json", "--index-dir", str(tmp_path / "index")],
+        [RAG, "ask", "--jsonl", "-", "--index-dir", str(tmp_path / "index")],
+        input="\n".join(json.dumps(q) for q in questions),
         capture_output=True,
         text=True,
         timeout=300,
@@ -114,18 +120,9 @@ def test_ingest_warns_once_per_bad_file_and_indexes_the_rest(hostile_corpus, tmp
         env=os.environ | {"RAG_LLM": "extractive"},
     )
     assert asked.returncode == 0, asked.stderr
-    assert "Monday" in asked.stdout
-
-    asked = subprocess.run(
-        [RAG, "ask", "What did the council vote to repaint?", "--json", "--index-dir", str(tmp_path / "index")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-        env=os.environ | {"RAG_LLM": "extractive"},
-    )
-    assert asked.returncode == 0, asked.stderr
-    assert "lighthouse" in asked.stdout and "huge.txt" in asked.stdout
+    bridge, last_line = (json.loads(line) for line in asked.stdout.splitlines())
+    assert "Monday" in bridge["answer"]
+    assert "lighthouse" in last_line["answer"] and last_line["citations"][0]["source"].endswith("huge.txt")
 
 
 @pytest.fixture
