@@ -21,12 +21,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from evals.bench import COLLECTIONS, SEED_SUITE, news_rows, save
-from evals.suites import load_jsonl
+from evals.bench import COLLECTIONS, news_rows, query_latencies, save
 from rag.embed import Embedder
 from rag.index import Index
 from rag.metrics import percentile
-from rag.retrieve import hybrid_search
 from rag.settings import Settings
 
 CHUNKS_PER_COPY = 14_518
@@ -76,14 +74,7 @@ def measure(store: str, settings: Settings, embedder: Embedder, copies: list[Pat
         per_copy.append(round(time.perf_counter() - started, 1))
         print(f"{store}: {folder.name} ingested in {per_copy[-1]} s, {index.count()} chunks", flush=True)
     ingest_s = time.perf_counter() - began
-    questions = [c.question for c in load_jsonl(SEED_SUITE) if c.question]
-    for question in questions[:5]:
-        hybrid_search(index, question, settings.top_k, settings.candidate_k, settings.rrf_k)
-    latencies = []
-    for question in questions:
-        started = time.perf_counter()
-        hybrid_search(index, question, settings.top_k, settings.candidate_k, settings.rrf_k)
-        latencies.append(time.perf_counter() - started)
+    latencies = query_latencies(index, settings)
     return {
         "store": store,
         "chunks": index.count(),

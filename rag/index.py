@@ -373,10 +373,10 @@ class Index:
         log.warning("Skipped %s: %s", skipped.source, skipped.reason)
         bar.update()
 
-    def _prepare(self, part: Article, document: _DocumentInProgress) -> list[Chunk]:
-        """Clean and chunk one part; later parts keep the title and date found in the first."""
-        cleaned = clean(part)
-        if part.part == 0:
+    def _prepare(self, article: Article, document: _DocumentInProgress) -> list[Chunk]:
+        """Clean and chunk one part of a document; later parts keep the title and date of the first."""
+        cleaned = clean(article)
+        if article.part == 0:
             document.title, document.date = cleaned.title, cleaned.date
         else:
             cleaned = replace(cleaned, title=document.title, date=document.date)

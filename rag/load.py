@@ -73,16 +73,28 @@ def document_id(source: str) -> str:
     return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
 
 
+def refuse_binary(data: bytes) -> None:
+    """Raise BadDocumentError if ``data`` starts like an image, archive or other binary file."""
+    if data.startswith(BINARY_SIGNATURES) or b"\x00" in data[:8192]:
+        raise BadDocumentError("binary content, not text")
+
+
+def utf8_or_latin1(data: bytes) -> tuple[str, bool]:
+    """The text of ``data`` as UTF-8 (a BOM dropped), else as Latin-1; and whether it was UTF-8."""
+    try:
+        return data.decode("utf-8-sig"), True
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), False
+
+
 def decode(data: bytes) -> str:
     """Decode article bytes: UTF-8 (with or without BOM), else Latin-1 (never fails on text)."""
     if not data.strip():
         raise BadDocumentError("empty file")
-    if data.startswith(BINARY_SIGNATURES) or b"\x00" in data[:8192]:
-        raise BadDocumentError("binary content, not text")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
+    refuse_binary(data)
+    text, is_utf8 = utf8_or_latin1(data)
+    if is_utf8:
+        return text
     control = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\n\r\t\f")
     if control > len(text[:8192]) * 0.05:
         raise BadDocumentError("undecodable: neither UTF-8 nor Latin-1 text")
@@ -111,6 +123,10 @@ def load_file(path: Path, max_bytes: int | None = None) -> Article:
     A file over ``max_bytes`` is refused before it is read.
     """
     file_size(path, max_bytes)
+    return _read_whole(path)
+
+
+def _read_whole(path: Path) -> Article:
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -175,8 +191,7 @@ def load_sections(path: Path, section_bytes: int) -> Iterator[Article]:
         content_hash = hash_file(path)
         pieces = read_sections(path, section_bytes)
         current = next(pieces, b"")
-        if current.startswith(BINARY_SIGNATURES) or b"\x00" in current[:8192]:
-            raise BadDocumentError("binary content, not text")
+        refuse_binary(current)
         part = 0
         for following in pieces:
             yield _part(source, content_hash, current, part, last=False)
@@ -187,14 +202,10 @@ def load_sections(path: Path, section_bytes: int) -> Iterator[Article]:
 
 
 def _part(source: str, content_hash: str, data: bytes, part: int, last: bool) -> Article:
-    try:
-        text = data.decode("utf-8-sig" if part == 0 else "utf-8")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
     return Article(
         doc_id=document_id(source),
         source=source,
-        text=text,
+        text=utf8_or_latin1(data)[0],
         content_hash=content_hash,
         part=part,
         last_part=last,
@@ -219,6 +230,6 @@ def load(
             if section_bytes and size > section_bytes and not is_html:
                 yield from load_sections(path, section_bytes)
             else:
-                yield load_file(path, max_bytes)
+                yield _read_whole(path)
         except BadDocumentError as exc:
             yield Skipped(source_name(path), str(exc))

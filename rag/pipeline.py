@@ -39,6 +39,18 @@ def refusal_text(question: str) -> str:
     return f"The articles don't say. None of the passages I found answers “{question}”."
 
 
+def supported_answer(
+    draft: answering.Draft, excerpts: Sequence[Chunk], question: str
+) -> tuple[CitedAnswer, str] | None:
+    """The draft with verified citations, checked by its short answer, then its whole answer."""
+    for claim in (draft.short, draft.answer):
+        if claim:
+            cited = verify_citations(draft.answer, claim, excerpts, question)
+            if cited.supported:
+                return cited, draft.short
+    return None
+
+
 def sanitize_question(raw: Any, max_chars: int) -> tuple[str, list[str]]:
     """A printable, bounded question, and notes on what was changed."""
     notes: list[str] = []
@@ -264,15 +276,9 @@ class Assistant:
         draft = answering.parse_draft(turn.raw, turn.standalone)
         if draft.refused or self._doubtful(turn.p_refusal) or not turn.excerpts:
             return CitedAnswer("", [], supported=False), ""
-        for claim in (draft.short, draft.answer):
-            if not claim:
-                continue
-            cited = verify_citations(draft.answer, claim, turn.excerpts, turn.standalone)
-            if cited.supported:
-                return cited, draft.short
-        second = self._second_look(turn)
-        if second is not None:
-            return second
+        found = supported_answer(draft, turn.excerpts, turn.standalone) or self._second_look(turn)
+        if found is not None:
+            return found
         turn.notes.append("The model's draft was not supported by any passage, so it was withheld.")
         return CitedAnswer("", [], supported=False), ""
 
@@ -296,14 +302,12 @@ class Assistant:
         draft = answering.parse_draft(retry.raw, turn.standalone)
         if draft.refused or self._doubtful(retry.p_refusal):
             return None
-        for claim in (draft.short, draft.answer):
-            cited = verify_citations(draft.answer, claim, retry.excerpts, turn.standalone) if claim else None
-            if cited is not None and cited.supported:
-                turn.notes.append(
-                    "The first draft was not supported; this answer comes from a second look at the closest passage."
-                )
-                return cited, draft.short
-        return None
+        found = supported_answer(draft, retry.excerpts, turn.standalone)
+        if found is not None:
+            turn.notes.append(
+                "The first draft was not supported; this answer comes from a second look at the closest passage."
+            )
+        return found
 
     def _doubtful(self, p_refusal: float | None) -> bool:
         """True when the model leaned towards refusing more than the tuned threshold allows."""

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -69,48 +73,35 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory):
-    """`rag serve` on a loopback port with the default local model; it indexes the corpus itself."""
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-
-    folder = tmp_path_factory.mktemp("server")
+def start_server(folder: Path, *options: str) -> tuple[subprocess.Popen, str]:
+    """`rag serve` over a copy of the seed corpus in ``folder``, on a loopback port, once healthy."""
     corpus = folder / "corpus"
     corpus.mkdir()
     shutil.copy(SEED_ARTICLE, corpus / SEED_ARTICLE.name)
     port = free_port()
-    log = (folder / "server.log").open("w")
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "rag"),
-            "serve",
-            "--port",
-            str(port),
-            "--index-dir",
-            str(folder / "index"),
-            "--corpus",
-            str(corpus),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=folder,
-    )
+    log = folder / "server.log"
+    command = [str(Path(sys.executable).parent / "rag"), "serve", "--port", str(port), *options]
+    command += ["--index-dir", str(folder / "index"), "--corpus", str(corpus)]
+    process = subprocess.Popen(command, stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=folder)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 300
     while time.time() < deadline:
         if process.poll() is not None:
-            raise RuntimeError((folder / "server.log").read_text())
+            raise RuntimeError(log.read_text())
         try:
             urllib.request.urlopen(f"{url}/api/health", timeout=2)
-            break
+            return process, url
         except OSError:
             time.sleep(0.5)
-    else:
-        process.kill()
-        raise RuntimeError("server did not start:\n" + (folder / "server.log").read_text())
+    process.kill()
+    raise RuntimeError("server did not start:\n" + log.read_text())
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory):
+    """`rag serve` on a loopback port with the default local model; it indexes the corpus itself."""
+    folder = tmp_path_factory.mktemp("server")
+    process, url = start_server(folder)
     yield {"url": url, "index_dir": folder / "index"}
     process.terminate()
     process.wait(timeout=30)

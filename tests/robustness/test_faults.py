@@ -32,9 +32,24 @@ def news_corpus(folder: Path, count: int) -> Path:
     return folder
 
 
+def ingest_command(corpus: Path, index_dir: Path) -> list[str]:
+    return [RAG, "ingest", str(corpus), "--index-dir", str(index_dir), "--no-progress"]
+
+
+def run_ingest(corpus: Path, index_dir: Path, timeout: float, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ingest_command(corpus, index_dir),
+        capture_output=True,
+        text=True,
+        cwd=corpus.parent,
+        timeout=timeout,
+        env=os.environ | env,
+    )
+
+
 def start_ingest(corpus: Path, index_dir: Path, **env: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [RAG, "ingest", str(corpus), "--index-dir", str(index_dir), "--no-progress"],
+        ingest_command(corpus, index_dir),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -85,13 +100,7 @@ def test_killed_ingest_is_finished_by_the_next_one(tmp_path, embedder):
 
     index = Index(Settings(index_dir=index_dir), embedder)
     partial = index.count()
-    second = subprocess.run(
-        [RAG, "ingest", str(corpus), "--index-dir", str(index_dir), "--no-progress"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=600,
-    )
+    second = run_ingest(corpus, index_dir, timeout=600)
     assert second.returncode == 0, second.stderr
     index = Index(Settings(index_dir=index_dir), embedder)
     assert 0 < partial < index.count()
@@ -103,14 +112,7 @@ def test_second_ingest_is_told_the_index_is_busy(tmp_path, embedder):
     index_dir = tmp_path / "index"
     first = start_ingest(corpus, index_dir)
     wait_for_chunks_on_disk(first, index_dir, min_bytes=500_000)
-    second = subprocess.run(
-        [RAG, "ingest", str(corpus), "--index-dir", str(index_dir), "--no-progress"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=300,
-        env=os.environ | {"RAG_INGEST_WAIT_S": "1"},
-    )
+    second = run_ingest(corpus, index_dir, timeout=300, RAG_INGEST_WAIT_S="1")
     assert first.poll() is None, "the first ingest ended before the second one started"
     assert second.returncode != 0
     assert "is busy" in second.stderr and "Traceback" not in second.stderr

@@ -1,10 +1,8 @@
 """Security defaults: loopback binding, login on the page and the API, no secrets in output, uploads."""
 
 import os
-import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -12,7 +10,7 @@ import pytest
 
 from rag.cli import cli
 from rag.settings import Settings
-from tests.conftest import SEED_ARTICLE, free_port
+from tests.conftest import free_port, start_server
 from ui.app import MAX_UPLOAD_BYTES, save_uploads
 
 RAG = str(Path(sys.executable).parent / "rag")
@@ -29,22 +27,7 @@ def test_server_binds_to_loopback_unless_told_otherwise():
 def guarded_server(tmp_path_factory):
     """`rag serve --auth` in extractive mode, on a loopback port."""
     folder = tmp_path_factory.mktemp("guarded")
-    corpus = folder / "corpus"
-    corpus.mkdir()
-    shutil.copy(SEED_ARTICLE, corpus / SEED_ARTICLE.name)
-    port = free_port()
-    log = (folder / "server.log").open("w")
-    command = [RAG, "serve", "--port", str(port), "--llm", "extractive", "--auth", "editor:s3cret-pass"]
-    command += ["--index-dir", str(folder / "index"), "--corpus", str(corpus)]
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=folder)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 300
-    while time.time() < deadline and process.poll() is None:
-        try:
-            httpx.get(f"{url}/api/health", timeout=2).raise_for_status()
-            break
-        except httpx.HTTPError:
-            time.sleep(0.5)
+    process, url = start_server(folder, "--llm", "extractive", "--auth", "editor:s3cret-pass")
     yield {"url": url, "log": folder / "server.log"}
     process.terminate()
     process.wait(timeout=30)
