@@ -79,6 +79,32 @@ def relevance(question: str, passage: str) -> float:
     return len(terms & have) / len(terms)
 
 
+HONORIFICS = frozenset({"mr", "mrs", "ms", "dr", "sir", "st", "gen", "col", "lt", "sgt", "prof", "rev", "i"})
+
+
+def names_and_numbers(question: str) -> list[str]:
+    """The capitalised words (past the first) and numbers of a question, possessives dropped.
+
+    These are what a question turns on: "Who patented a steam engine in 1883?" asked of an
+    article that gives 1849 must not be answered with the 1849 patentee.
+    """
+    tokens = re.findall(r"[\w'’.-]+", question)
+    found = []
+    for position, token in enumerate(tokens):
+        token = re.sub(r"['’]s?$", "", token.strip(".-"))
+        if not token or fold(token) in HONORIFICS:
+            continue
+        if any(ch.isdigit() for ch in token) or (position > 0 and token[0].isupper()):
+            found.append(token)
+    return found
+
+
+def missing_names(question: str, passages: Sequence[str]) -> list[str]:
+    """The names and numbers of ``question`` that none of ``passages`` contains."""
+    have = {stem(w) for w in words(" ".join(passages))}
+    return [name for name in names_and_numbers(question) if not all(stem(w) in have for w in words(name))]
+
+
 def strip_markers(text: str) -> str:
     """The answer text without ``[n]`` markers."""
     return re.sub(r"\s+([.,;:!?])", r"\1", MARKER.sub("", text)).strip()

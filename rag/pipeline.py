@@ -20,7 +20,7 @@ from typing import Any
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag import answer as answering
-from rag.cite import CitedAnswer, to_citation, verify_citations
+from rag.cite import CitedAnswer, missing_names, to_citation, verify_citations
 from rag.embed import Embedder
 from rag.errors import RagError
 from rag.focus import Sentence, excerpt, rank_sentences, select_excerpts, with_headlines
@@ -277,10 +277,30 @@ class Assistant:
         if draft.refused or self._doubtful(turn.p_refusal) or not turn.excerpts:
             return CitedAnswer("", [], supported=False), ""
         found = supported_answer(draft, turn.excerpts, turn.standalone) or self._second_look(turn)
+        if found is not None and self.settings.require_question_names:
+            # The user's own words: names a follow-up's rewrite put in for "that group" stay
+            # unchecked, since an article goes on to say "the group said".
+            missing = missing_names(turn.question, self._cited_passages(found[0], turn.passages))
+            if missing:
+                turn.notes.append(f"The cited passages do not mention {', '.join(missing)}, so the answer was withheld.")
+                found = None
         if found is not None:
             return found
         turn.notes.append("The model's draft was not supported by any passage, so it was withheld.")
         return CitedAnswer("", [], supported=False), ""
+
+    @staticmethod
+    def _cited_passages(cited: CitedAnswer, passages: Sequence[Chunk]) -> list[str]:
+        """The text of the retrieved passages the citations were cut from.
+
+        Whole passages, not just the cited sentences: "the group said" counts as naming the group
+        its passage introduced a sentence earlier.
+        """
+        return [
+            p.text
+            for p in passages
+            if any(c.doc_id == p.doc_id and p.start <= c.start and c.end <= p.end for c in cited.citations)
+        ]
 
     def _second_look(self, turn: Turn) -> tuple[CitedAnswer, str] | None:
         """Ask once more with only the best-matching sentence, when it is close to the question.

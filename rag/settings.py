@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     extractive_min_score: float = Field(
         0.35, description="Minimum question-sentence similarity for an extractive answer."
     )
+    require_question_names: bool = Field(
+        True,
+        description="Refuse when a name or number of the question is missing from the cited passages.",
+    )
     second_look_min_score: float = Field(
         0.6,
         description="An unsupported draft gets a second try on the closest sentence if it is at least this similar.",

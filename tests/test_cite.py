@@ -1,4 +1,6 @@
-from rag.cite import cited_numbers, strip_markers, support, verify_citations
+import pytest
+
+from rag.cite import cited_numbers, missing_names, names_and_numbers, strip_markers, support, verify_citations
 from rag.types import Chunk
 
 
@@ -53,3 +55,25 @@ def test_support_ignores_question_words_and_quote_styles():
     assert support("the militias", "one militia") == 1.0
     assert support("Which militias were struck? Russia", "Russia", question="Which militias were struck?") == 1.0
     assert support("Vienna", "Geneva talks") == 0.0
+
+
+@pytest.mark.parametrize(
+    "question,expected",
+    [
+        ("Which militias were struck?", []),
+        ("Who patented a steam engine in 1883?", ["1883"]),
+        ("What did Newcomen's engine produce?", ["Newcomen"]),
+        ("Who is Mr. al-Kadhimi's spokesman?", []),
+        ("What did Kata’ib Hezbollah say about the U.S. strikes?", ["Kata’ib", "Hezbollah", "U.S"]),
+    ],
+)
+def test_names_and_numbers_of_a_question(question, expected):
+    assert names_and_numbers(question) == expected
+
+
+def test_missing_names_finds_a_swapped_year_and_allows_possessives_and_quote_styles():
+    passages = ["Corliss patented his engine in 1849.", "Kata'ib Hezbollah's fighters were killed."]
+    assert missing_names("Who patented a steam engine in 1883?", passages) == ["1883"]
+    assert missing_names("Who patented a steam engine in 1849?", passages) == []
+    assert missing_names("How many of Kata’ib Hezbollah's fighters died?", passages) == []
+    assert missing_names("How many Guardians of Blood fighters died?", passages) == ["Guardians", "Blood"]

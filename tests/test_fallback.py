@@ -40,3 +40,28 @@ def test_a_follow_up_about_a_name_the_model_cannot_resolve_uses_the_previous_ans
     reply = assistant.ask("Who is his military spokesman?", history)
     assert reply.standalone_question == "Who is Mr. al-Kadhimi's military spokesman?"
     assert "Yahya Rasool" in reply.answer and not reply.abstained
+
+
+def test_a_supported_draft_is_withheld_when_the_passage_lacks_a_name_the_question_asks_about(index):
+    question = "How many of the Guardians of Blood's fighters were killed in the strikes?"
+    reply = assistant_drafting(index, "ANSWER: four [1].").ask(question)
+    assert reply.abstained and not reply.citations
+    assert any("do not mention Guardians, Blood" in note for note in reply.notes)
+
+
+def test_the_names_check_can_be_turned_off(index):
+    question = "How many of the Guardians of Blood's fighters were killed in the strikes?"
+    settings = index.settings.model_copy(update={"require_question_names": False})
+    model = FakeListChatModel(responses=["ANSWER: four [1]."])
+    reply = Assistant(settings, embedder=index.embedder, index=index, chat_model=model).ask(question)
+    assert not reply.abstained and reply.short_answer == "four"
+    assert "four of its fighters" in reply.citations[0].text
+
+
+def test_the_names_check_reads_the_users_words_not_the_rewritten_follow_up(index):
+    """The passage quoting the group says only "the group said"; its name is in the sentence before."""
+    assistant = assistant_drafting(index, "Kata’ib Sayyid al-Shuhada", "ANSWER: open war [1].")
+    history = [("Which group said four of its fighters were killed?", "Kata’ib Sayyid al-Shuhada [1].")]
+    reply = assistant.ask("What did that group say it would go to with the American occupation?", history)
+    assert "Kata’ib Sayyid al-Shuhada" in reply.standalone_question
+    assert not reply.abstained and reply.short_answer == "open war"
