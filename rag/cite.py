@@ -105,6 +105,19 @@ def missing_names(question: str, passages: Sequence[str]) -> list[str]:
     return [name for name in names_and_numbers(question) if not all(stem(w) in have for w in words(name))]
 
 
+def source_passages(citations: Sequence[Citation], passages: Sequence[Chunk]) -> list[str]:
+    """The text of the passages the citations were cut from.
+
+    Whole passages, not just the cited sentences: "the group said" counts as naming the group
+    its passage introduced a sentence earlier.
+    """
+    return [
+        p.text
+        for p in passages
+        if any(c.doc_id == p.doc_id and p.start <= c.start and c.end <= p.end for c in citations)
+    ]
+
+
 def strip_markers(text: str) -> str:
     """The answer text without ``[n]`` markers."""
     return re.sub(r"\s+([.,;:!?])", r"\1", MARKER.sub("", text)).strip()

@@ -20,7 +20,7 @@ from typing import Any
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag import answer as answering
-from rag.cite import CitedAnswer, missing_names, to_citation, verify_citations
+from rag.cite import CitedAnswer, missing_names, source_passages, to_citation, verify_citations
 from rag.embed import Embedder
 from rag.errors import RagError
 from rag.focus import Sentence, excerpt, rank_sentences, select_excerpts, with_headlines
@@ -37,6 +37,11 @@ EMPTY_QUESTION_REPLY = "Please type a question about the news articles, for exam
 def refusal_text(question: str) -> str:
     """The plain 'not in the articles' reply."""
     return f"The articles don't say. None of the passages I found answers “{question}”."
+
+
+def withheld() -> tuple[CitedAnswer, str]:
+    """No answer: what the cite step returns when nothing can be backed by a passage."""
+    return CitedAnswer("", [], supported=False), ""
 
 
 def supported_answer(
@@ -275,32 +280,20 @@ class Assistant:
     def _verified_draft(self, turn: Turn) -> tuple[CitedAnswer, str]:
         draft = answering.parse_draft(turn.raw, turn.standalone)
         if draft.refused or self._doubtful(turn.p_refusal) or not turn.excerpts:
-            return CitedAnswer("", [], supported=False), ""
+            return withheld()
         found = supported_answer(draft, turn.excerpts, turn.standalone) or self._second_look(turn)
-        if found is not None and self.settings.require_question_names:
+        if found is None:
+            turn.notes.append("The model's draft was not supported by any passage, so it was withheld.")
+            return withheld()
+        if self.settings.require_question_names:
             # The user's own words: names a follow-up's rewrite put in for "that group" stay
             # unchecked, since an article goes on to say "the group said".
-            missing = missing_names(turn.question, self._cited_passages(found[0], turn.passages))
+            missing = missing_names(turn.question, source_passages(found[0].citations, turn.passages))
             if missing:
-                turn.notes.append(f"The cited passages do not mention {', '.join(missing)}, so the answer was withheld.")
-                found = None
-        if found is not None:
-            return found
-        turn.notes.append("The model's draft was not supported by any passage, so it was withheld.")
-        return CitedAnswer("", [], supported=False), ""
-
-    @staticmethod
-    def _cited_passages(cited: CitedAnswer, passages: Sequence[Chunk]) -> list[str]:
-        """The text of the retrieved passages the citations were cut from.
-
-        Whole passages, not just the cited sentences: "the group said" counts as naming the group
-        its passage introduced a sentence earlier.
-        """
-        return [
-            p.text
-            for p in passages
-            if any(c.doc_id == p.doc_id and p.start <= c.start and c.end <= p.end for c in cited.citations)
-        ]
+                names = ", ".join(missing)
+                turn.notes.append(f"The cited passages do not mention {names}, so the answer was withheld.")
+                return withheld()
+        return found
 
     def _second_look(self, turn: Turn) -> tuple[CitedAnswer, str] | None:
         """Ask once more with only the best-matching sentence, when it is close to the question.
@@ -335,7 +328,7 @@ class Assistant:
 
     def _extractive(self, turn: Turn) -> tuple[CitedAnswer, str]:
         if not turn.sentences or turn.sentences[0].score < self.settings.extractive_min_score:
-            return CitedAnswer("", [], supported=False), ""
+            return withheld()
         best = turn.sentences[0]
         sentence = best.text.strip()
         text = f"{sentence[:-1]} [1]{sentence[-1]}" if sentence[-1:] in ".!?" else f"{sentence} [1]"

@@ -5,9 +5,10 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from rag.pipeline import Assistant
 
 
-def assistant_drafting(index, *drafts: str) -> Assistant:
+def assistant_drafting(index, *drafts: str, **settings) -> Assistant:
     model = FakeListChatModel(responses=list(drafts))
-    return Assistant(index.settings, embedder=index.embedder, index=index, chat_model=model)
+    configured = index.settings.model_copy(update=settings)
+    return Assistant(configured, embedder=index.embedder, index=index, chat_model=model)
 
 
 def test_an_unsupported_draft_gets_a_second_look_at_the_closest_sentence(index):
@@ -42,18 +43,17 @@ def test_a_follow_up_about_a_name_the_model_cannot_resolve_uses_the_previous_ans
     assert "Yahya Rasool" in reply.answer and not reply.abstained
 
 
+GUARDIANS_QUESTION = "How many of the Guardians of Blood's fighters were killed in the strikes?"
+
+
 def test_a_supported_draft_is_withheld_when_the_passage_lacks_a_name_the_question_asks_about(index):
-    question = "How many of the Guardians of Blood's fighters were killed in the strikes?"
-    reply = assistant_drafting(index, "ANSWER: four [1].").ask(question)
+    reply = assistant_drafting(index, "ANSWER: four [1].").ask(GUARDIANS_QUESTION)
     assert reply.abstained and not reply.citations
     assert any("do not mention Guardians, Blood" in note for note in reply.notes)
 
 
 def test_the_names_check_can_be_turned_off(index):
-    question = "How many of the Guardians of Blood's fighters were killed in the strikes?"
-    settings = index.settings.model_copy(update={"require_question_names": False})
-    model = FakeListChatModel(responses=["ANSWER: four [1]."])
-    reply = Assistant(settings, embedder=index.embedder, index=index, chat_model=model).ask(question)
+    reply = assistant_drafting(index, "ANSWER: four [1].", require_question_names=False).ask(GUARDIANS_QUESTION)
     assert not reply.abstained and reply.short_answer == "four"
     assert "four of its fighters" in reply.citations[0].text
 
