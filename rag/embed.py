@@ -141,11 +141,15 @@ class OnnxEncoder:
         folder.mkdir(parents=True, exist_ok=True)
         fp32, quantised = folder / "model.onnx", folder / "model-int8.onnx"
         if not fp32.exists():
-            transformer = model[0].auto_model.eval()
-
             class Hidden(torch.nn.Module):
+                """The transformer as a registered submodule, so its weights export as weights."""
+
+                def __init__(self, transformer: Any) -> None:
+                    super().__init__()
+                    self.transformer = transformer
+
                 def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-                    return transformer(
+                    return self.transformer(
                         input_ids=input_ids,
                         attention_mask=attention_mask,
                         token_type_ids=token_type_ids,
@@ -153,16 +157,17 @@ class OnnxEncoder:
 
             sample = model.tokenizer(["an example sentence"], return_tensors="pt")
             names = ["input_ids", "attention_mask", "token_type_ids"]
-            torch.onnx.export(
-                Hidden(),
-                tuple(sample[n] for n in names),
-                str(fp32),
-                input_names=names,
-                output_names=["hidden"],
-                opset_version=17,
-                dynamo=False,
-                dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "hidden"]},
-            )
+            with torch.no_grad():
+                torch.onnx.export(
+                    Hidden(model[0].auto_model.eval()),
+                    tuple(sample[n] for n in names),
+                    str(fp32),
+                    input_names=names,
+                    output_names=["hidden"],
+                    opset_version=17,
+                    dynamo=False,
+                    dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "hidden"]},
+                )
         if int8 and not quantised.exists():
             from onnxruntime.quantization import QuantType, quantize_dynamic
 

@@ -1,0 +1,23 @@
+"""The embedding backends: the ONNX exports must embed as the sentence-transformers model does."""
+
+import numpy as np
+import pytest
+
+from rag.embed import Embedder
+from rag.settings import Settings
+
+TEXTS = [
+    "Which militias were struck?",
+    "The two militias that were targeted in the strikes were Kata’ib Sayyid al-Shuhada and Kata’ib Hezbollah.",
+    "About 2,500 U.S. troops remain in Iraq. " * 20,
+]
+
+
+@pytest.mark.parametrize("backend,min_cosine", [("onnx", 0.999), ("onnx-int8", 0.9)])
+def test_onnx_backends_are_exported_locally_and_agree_with_torch(embedder, tmp_path, backend, min_cosine):
+    settings = Settings(embedding_backend=backend, model_cache=tmp_path)
+    exported = Embedder.from_settings(settings).encode(TEXTS)
+    cosine = (embedder.encode(TEXTS) * exported).sum(axis=1)
+    assert exported.shape == (len(TEXTS), 384)
+    assert np.all(cosine >= min_cosine), cosine
+    assert list(tmp_path.rglob("*.onnx"))
