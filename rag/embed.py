@@ -141,6 +141,7 @@ class OnnxEncoder:
         folder.mkdir(parents=True, exist_ok=True)
         fp32, quantised = folder / "model.onnx", folder / "model-int8.onnx"
         if not fp32.exists():
+
             class Hidden(torch.nn.Module):
                 """The transformer as a registered submodule, so its weights export as weights."""
 
