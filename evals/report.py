@@ -21,6 +21,7 @@ HEADLINE = [
     ("answer_accuracy", "answer accuracy (must / gold)"),
     ("refusal_precision", "refusal precision"),
     ("refusal_recall", "refusal recall"),
+    ("refusal_auc", "refusal AUC (p_refusal)"),
     ("citation_support", "citation support"),
     ("retrieval_hit_at_k", "retrieval hit@k"),
     ("retrieve_p50_s", "retrieve p50 (s)"),
@@ -171,7 +172,8 @@ def write_html(report: dict[str, Any], path: Path) -> None:
         failures.append(
             f"<section><h3>{e(case['id'])}: {e(question)}</h3><p><b>expected:</b> {e(expected)}<br>"
             f"<b>answer:</b> {e(reply.get('answer', ''))}<br>"
-            f"<b>short answer:</b> {e(reply.get('short_answer', ''))}</p>"
+            f"<b>short answer:</b> {e(reply.get('short_answer', ''))}"
+            f"{''.join(f'<br><i>{e(note)}</i>' for note in reply.get('notes', []))}</p>"
             f"{passages}</section>"
         )
     run = report["run"]

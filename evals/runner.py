@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from evals.suites import Case
-from rag.metrics import percentile, score_reply
+from rag.metrics import percentile, refusal_auc, score_reply
 
 
 @dataclass
@@ -38,7 +38,7 @@ def run_suite(assistant: Any, cases: Sequence[Case], progress: Callable[[int], N
         for question in questions:
             reply = assistant.ask(question, history)
             history.append((reply.question, reply.answer))
-            turns.append(reply.to_dict())
+            turns.append(reply.to_dict() | {"notes": reply.notes, "p_refusal": reply.p_refusal})
         assert reply is not None
         retrieved = [chunk.text for chunk in reply.retrieved]
         results.append(Result(case, turns[-1], turns, score_reply(case.as_dict(), turns[-1], retrieved)))
@@ -81,6 +81,9 @@ def summarize(results: Sequence[Result]) -> dict[str, Any]:
         "retrieval_hit_at_k": 100 * mean([s["retrieval_hit"] for s in answerable]),
         "overall_accuracy": 100 * mean([s["correct"] for s in scores]),
     }
+    auc = refusal_auc([(r.reply.get("p_refusal"), r.case.unanswerable) for r in results])
+    if auc is not None:
+        metrics["refusal_auc"] = auc
     for key, values in timings.items():
         name = key.removesuffix("_s")
         metrics[f"{name}_p50_s"] = percentile(values, 50)

@@ -52,6 +52,21 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
+def refusal_auc(scored: Sequence[tuple[float | None, bool]]) -> float | None:
+    """How well the model's refusal probability ranks unanswerable above answerable questions.
+
+    ``scored`` pairs each question's ``p_refusal`` with whether it is unanswerable. The ROC AUC
+    (percent) is threshold-free: 50 is chance, 100 a perfect separation. ``None`` when the
+    backend gives no probability or one side is missing.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    pairs = [(p, unanswerable) for p, unanswerable in scored if p is not None]
+    if len({unanswerable for _, unanswerable in pairs}) < 2:
+        return None
+    return 100 * float(roc_auc_score([u for _, u in pairs], [p for p, _ in pairs]))
+
+
 def contains(haystack: str, needle: str) -> bool:
     """Case-, quote- and accent-insensitive substring test."""
     return " ".join(fold(needle).split()) in " ".join(fold(haystack).split())

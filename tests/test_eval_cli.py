@@ -58,6 +58,8 @@ def test_eval_writes_reports_compares_and_gates(tmp_path):
     assert report["run"]["llm"] == "extractive" and report["run"]["machine"]["cpus"]
     assert report["metrics"]["questions"] == 15
     assert 0 <= report["metrics"]["retrieval_hit_at_k"] <= 100
+    assert "refusal_auc" not in report["metrics"], "extractive mode has no refusal probability"
+    assert all(isinstance(c["reply"]["notes"], list) for c in report["cases"])
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") == 2 and "<script" not in page
 
@@ -87,3 +89,5 @@ def test_squad_sample_with_the_local_model_keeps_its_floor(tmp_path):
     print("SQuAD CI sample:", {k: round(v, 1) for k, v in report["metrics"].items() if not k.endswith("_s")})
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert report["run"]["model"].startswith("local:qwen2.5-coder-1.5b-instruct-q4_k_m.gguf:sha256=cc324af0")
+    assert 0 <= report["metrics"]["refusal_auc"] <= 100
+    assert all(c["reply"]["p_refusal"] is not None for c in report["cases"] if not c["reply"]["abstained"])

@@ -1,6 +1,6 @@
 import pytest
 
-from rag.metrics import exact_match, f1, normalize_answer, percentile, score_reply
+from rag.metrics import exact_match, f1, normalize_answer, percentile, refusal_auc, score_reply
 
 
 @pytest.mark.parametrize(
@@ -29,6 +29,14 @@ def test_percentile_interpolates():
     assert percentile([1, 2, 3, 4], 50) == 2.5
     assert percentile([5], 95) == 5
     assert percentile([], 50) == 0.0
+
+
+def test_refusal_auc_ranks_unanswerable_questions_by_refusal_probability():
+    assert refusal_auc([(0.9, True), (0.8, True), (0.1, False), (0.2, False)]) == 100.0
+    assert refusal_auc([(0.1, True), (0.9, False)]) == 0.0
+    assert refusal_auc([(0.5, True), (0.5, False)]) == 50.0
+    assert refusal_auc([(0.9, True), (0.3, True), (0.5, False), (None, False)]) == 50.0
+    assert refusal_auc([(0.9, True), (None, False)]) is None
 
 
 def reply(answer, short="", abstained=False, cited=""):
