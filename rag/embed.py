@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -42,7 +44,7 @@ class Embedder:
         self,
         model: str,
         batch_size: int = 64,
-        backend: str = "torch",
+        backend: str = "onnx-int8",
         cache_size: int = 20_000,
         export_dir: Path | None = None,
     ) -> None:
@@ -136,6 +138,11 @@ class OnnxEncoder:
 
     @staticmethod
     def _export(model: Any, folder: Path, int8: bool) -> Path:
+        """Export (and quantise) once, reusing the files after.
+
+        Each file is written under a temporary name and renamed into place, so a process that
+        starts at the same time never loads half a file.
+        """
         import torch
 
         folder.mkdir(parents=True, exist_ok=True)
@@ -158,21 +165,30 @@ class OnnxEncoder:
 
             sample = model.tokenizer(["an example sentence"], return_tensors="pt")
             names = ["input_ids", "attention_mask", "token_type_ids"]
-            with torch.no_grad():
+            partial = fp32.with_name(f"model.{os.getpid()}.partial.onnx")
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
                 torch.onnx.export(
                     Hidden(model[0].auto_model.eval()),
                     tuple(sample[n] for n in names),
-                    str(fp32),
+                    str(partial),
                     input_names=names,
                     output_names=["hidden"],
                     opset_version=17,
                     dynamo=False,
                     dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "hidden"]},
                 )
+            os.replace(partial, fp32)
         if int8 and not quantised.exists():
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
-            quantize_dynamic(str(fp32), str(quantised), weight_type=QuantType.QInt8)
+            partial = quantised.with_name(f"model-int8.{os.getpid()}.partial.onnx")
+            logging.disable(logging.WARNING)
+            try:
+                quantize_dynamic(str(fp32), str(partial), weight_type=QuantType.QInt8)
+            finally:
+                logging.disable(logging.NOTSET)
+            os.replace(partial, quantised)
         return quantised if int8 else fp32
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:

@@ -37,6 +37,17 @@ class IndexUnavailableError(UserError):
         )
 
 
+class EmbeddingMismatchError(UserError):
+    """The index was built with another embedding model, whose vectors ours cannot be compared with."""
+
+    def __init__(self, where: object, built_with: str, asked_for: str) -> None:
+        super().__init__(
+            f"The index at {where} was built with the embedding model {built_with!r}, not {asked_for!r}. "
+            f"Set RAG_EMBEDDING_MODEL={built_with} (or --embedding-model), or re-create the index: "
+            "delete it and run `rag ingest` again."
+        )
+
+
 class ModelUnavailableError(UserError):
     """The configured chat or embedding model cannot be loaded."""
 

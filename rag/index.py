@@ -22,7 +22,7 @@ from filelock import FileLock, Timeout
 from rag.chunk import chunk
 from rag.clean import clean
 from rag.embed import ChromaEmbeddingFunction, Embedder
-from rag.errors import IndexBusyError, IndexMissingError, IndexUnavailableError, UserError
+from rag.errors import EmbeddingMismatchError, IndexBusyError, IndexMissingError, IndexUnavailableError, UserError
 from rag.load import Skipped, load, source_name
 from rag.settings import Settings
 from rag.types import Article, Chunk
@@ -167,11 +167,26 @@ class Index:
 
     @reaching_chroma
     def _open_collection(self) -> Any:
-        return self.client.get_or_create_collection(
+        """The collection, created with a note of the embedder that fills it, checked when reopened."""
+        collection = self.client.get_or_create_collection(
             self.settings.collection,
             embedding_function=ChromaEmbeddingFunction(self.embedder),
             configuration={"hnsw": {"space": "cosine"}},
+            metadata={"embedding_model": self.embedder.name, "embedding_backend": self.embedder.backend},
         )
+        built = collection.metadata or {}
+        where = self.settings.chroma_host or self.folder
+        if built.get("embedding_model", self.embedder.name) != self.embedder.name:
+            raise EmbeddingMismatchError(where, built["embedding_model"], self.embedder.name)
+        if built.get("embedding_backend", self.embedder.backend) != self.embedder.backend:
+            log.warning(
+                "The index at %s was embedded with the %s backend and is searched with %s. Their vectors "
+                "agree closely; re-create the index for exact results.",
+                where,
+                built["embedding_backend"],
+                self.embedder.backend,
+            )
+        return collection
 
     # ---- reading -------------------------------------------------------------------------
     @reaching_chroma

@@ -26,7 +26,7 @@ SEED_ARTICLE = next(SEED_CORPUS.glob("*.txt"))
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    return Embedder(Settings().embedding_model)
+    return Embedder.from_settings(Settings())
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@ import shutil
 import pytest
 
 from rag.clean import clean
-from rag.errors import IndexBusyError, IndexMissingError
+from rag.embed import Embedder, resolve_embedding_model
+from rag.errors import EmbeddingMismatchError, IndexBusyError, IndexMissingError
 from rag.index import PART_SEPARATOR, Index, fingerprint
 from rag.load import load
 
@@ -130,3 +131,14 @@ def test_an_interrupted_sectioned_file_is_finished_next_run(index, corpus):
     redone = index.ingest([corpus])
     assert (redone.updated, redone.chunks_written) == (1, written)
     assert index.count() == total and bm25_in_step(index)
+
+
+def test_an_index_is_only_searched_with_the_embedder_that_built_it(index, settings, caplog):
+    same_model_by_folder = Embedder(resolve_embedding_model(settings.embedding_model))
+    with pytest.raises(EmbeddingMismatchError, match="RAG_EMBEDDING_MODEL=packaged:all-MiniLM-L6-v2"):
+        Index(settings, same_model_by_folder)
+
+    torch_backend = Embedder(settings.embedding_model, backend="torch")
+    reopened = Index(settings, torch_backend)
+    assert "embedded with the onnx-int8 backend and is searched with torch" in caplog.text
+    assert reopened.count() == index.count()
