@@ -116,7 +116,10 @@ def setup(settings: Settings) -> None:
     from rag.llm import LOCAL_MODEL, assemble_packaged_model
 
     embedder = Embedder.from_settings(settings)
-    click.echo(f"embedding model ready: {settings.embedding_model} ({embedder.dimension} dimensions)")
+    click.echo(
+        f"embedding model ready: {settings.embedding_model} "
+        f"({settings.embedding_backend}, {embedder.dimension} dimensions)"
+    )
     path = assemble_packaged_model(LOCAL_MODEL, settings.model_cache)
     click.echo(f"local chat model ready: {path} (sha256 {LOCAL_MODEL.sha256[:12]}… verified)")
 
