@@ -123,7 +123,7 @@ class Embedder:
     @property
     def dimension(self) -> int:
         """Length of one embedding vector."""
-        return int(self.model.get_sentence_embedding_dimension() or 0)
+        return int(self.model.get_embedding_dimension() or 0)
 
 
 class OnnxEncoder:
