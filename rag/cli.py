@@ -274,6 +274,8 @@ def evaluate(
             "llm": settings.llm,
             "model": model_fingerprint(settings),
             "embedding_model": settings.embedding_model,
+            "embedding_backend": settings.embedding_backend,
+            "refusal_threshold": settings.refusal_threshold,
             "top_k": settings.top_k,
             "sample": sample,
             "seed": seed,

@@ -56,6 +56,7 @@ def test_eval_writes_reports_compares_and_gates(tmp_path):
     assert "SQuAD F1" in done.stdout and "answer accuracy" in done.stdout
     report = json.loads((out / "report.json").read_text())
     assert report["run"]["llm"] == "extractive" and report["run"]["machine"]["cpus"]
+    assert report["run"]["embedding_backend"] == "onnx-int8" and report["run"]["refusal_threshold"] == 0.05
     assert report["metrics"]["questions"] == 15
     assert 0 <= report["metrics"]["retrieval_hit_at_k"] <= 100
     assert "refusal_auc" not in report["metrics"], "extractive mode has no refusal probability"
