@@ -5,6 +5,7 @@ Everything here is a pure function over strings and chunks, so it is tested with
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -79,30 +80,145 @@ def relevance(question: str, passage: str) -> float:
     return len(terms & have) / len(terms)
 
 
-HONORIFICS = frozenset({"mr", "mrs", "ms", "dr", "sir", "st", "gen", "col", "lt", "sgt", "prof", "rev", "i"})
+HONORIFICS = frozenset(
+    {
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "sir",
+        "st",
+        "gen",
+        "col",
+        "lt",
+        "sgt",
+        "prof",
+        "rev",
+        "i",
+        "rep",
+        "sen",
+        "gov",
+        "pres",
+        "no",
+    }
+)
+CLAUSE_START = re.compile(r"""^$|[.?!:;"“”‘(\[—–]$""")
+ORDINALS = {
+    w: str(n)
+    for n, w in enumerate(
+        "zeroth first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split()
+    )
+}
+MONTHS = "January February March April May June July August September October November December".split()
 
 
-def names_and_numbers(question: str) -> list[str]:
-    """The capitalised words (past the first) and numbers of a question, possessives dropped.
+THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+NAME_CONNECTORS = frozenset({"of", "the", "de", "la", "al", "bin", "and", "von", "van", "der", "du"})
+QUESTION_TOKEN = re.compile(r"\d[\d,.]*\d(?:-\w+)?|\w[\w'’.&-]*|[^\w\s]")
 
-    These are what a question turns on: "Who patented a steam engine in 1883?" asked of an
-    article that gives 1849 must not be answered with the 1849 patentee.
+
+def question_anchors(question: str) -> list[str]:
+    """The names and numbers a question turns on, each name phrase as one anchor.
+
+    "Who patented a steam engine in 1883?" asked of an article that gives 1849 must not be
+    answered with the 1849 patentee. A name is a run of capitalised words ("Guardians of
+    Blood"); a capital that only starts a sentence or clause ("… this week. He is a
+    representative for which state?", "Finish the title: …") makes no name, and honorifics
+    and titles ("Mr.", "Rep.") are left out.
     """
-    tokens = re.findall(r"[\w'’.-]+", question)
-    found = []
-    for position, token in enumerate(tokens):
-        token = re.sub(r"['’]s?$", "", token.strip(".-"))
-        if not token or fold(token) in HONORIFICS:
+    anchors: list[str] = []
+    phrase: list[str] = []
+
+    def flush() -> None:
+        while phrase and fold(phrase[-1]) in NAME_CONNECTORS:
+            phrase.pop()
+        if phrase:
+            anchors.append(" ".join(phrase))
+        phrase.clear()
+
+    clause_start = True
+    for raw in QUESTION_TOKEN.findall(question):
+        if not raw[0].isalnum():
+            clause_start = clause_start or raw in '.?!:;"“”‘(—–'
+            flush()
             continue
-        if any(ch.isdigit() for ch in token) or (position > 0 and token[0].isupper()):
-            found.append(token)
-    return found
+        token = re.sub(r"['’]s?$", "", raw.rstrip(".").strip("-"))
+        abbreviation = fold(token) in HONORIFICS or "." in token or len(token) == 1
+        if any(ch.isdigit() for ch in token):
+            flush()
+            anchors.append(token)
+        elif token and token[0].isupper() and not clause_start and fold(token) not in HONORIFICS:
+            phrase.append(token)
+        elif phrase and fold(token) in NAME_CONNECTORS:
+            phrase.append(token)
+        else:
+            flush()
+        clause_start = raw.endswith(".") and not abbreviation
+    flush()
+    return anchors
 
 
-def missing_names(question: str, passages: Sequence[str]) -> list[str]:
-    """The names and numbers of ``question`` that none of ``passages`` contains."""
-    have = {stem(w) for w in words(" ".join(passages))}
-    return [name for name in names_and_numbers(question) if not all(stem(w) in have for w in words(name))]
+def _vocabulary(texts: Sequence[str]) -> set[str]:
+    """Stems of every word in ``texts``, hyphenated words also by their parts."""
+    have: set[str] = set()
+    for w in words(THOUSANDS.sub("", " ".join(texts))):
+        have.add(_anchor_form(w))
+        have.update(_anchor_form(part) for part in w.split("-") if part)
+    return have
+
+
+def _anchor_form(word: str) -> str:
+    """A word as anchors compare it: stemmed, ordinals and number words as digits, no thousands commas."""
+    word = ORDINALS.get(word, word)
+    if re.fullmatch(r"\d+(st|nd|rd|th)", word):
+        word = re.sub(r"(st|nd|rd|th)$", "", word)
+    return stem(word)
+
+
+def _word_found(word: str, have: set[str]) -> bool:
+    """Found as is, or as a close derivation: "Iran" in "Iranian", "Ukrainian" in "Ukraine"."""
+    form = _anchor_form(word)
+    if form in have or f"{form}s" in have or (form.endswith("s") and form[:-1] in have):
+        return True
+    if not form.isalpha() or len(form) < 4:
+        return False
+    for other in have:
+        if other[:1] != form[:1] or not other.isalpha():
+            continue
+        shared = len(os.path.commonprefix([form, other]))
+        if shared >= 4 and shared >= min(len(form), len(other)) - 1:
+            return True
+    return False
+
+
+def anchor_found(anchor: str, have: set[str]) -> bool:
+    """A number must be found whole; a name phrase by at least half of its words."""
+    parts = [p for w in words(THOUSANDS.sub("", anchor)) for p in w.split("-") if p]
+    if not parts:
+        return True
+    found = sum(_word_found(p, have) for p in parts)
+    if any(ch.isdigit() for ch in anchor):
+        return found == len(parts)
+    return found * 2 >= len(parts)
+
+
+def date_words(date: str) -> str:
+    """The month and day of an ISO date, as an article would write them: "2023-01-05" -> "January 5".
+
+    The year is left out on purpose: a story dated 2021 about the 2020 final must not answer a
+    question about the 2021 final.
+    """
+    match = re.fullmatch(r"\d{4}-(\d{2})(?:-(\d{2}))?", date or "")
+    if not match:
+        return ""
+    month, day = match.groups()
+    return f"{MONTHS[int(month) - 1]} {int(day)}" if day else MONTHS[int(month) - 1]
+
+
+def missing_anchors(question: str, evidence: Sequence[str]) -> list[str]:
+    """The anchors of ``question`` (see :func:`question_anchors`) that ``evidence`` does not hold."""
+    have = _vocabulary(evidence)
+    return [anchor for anchor in question_anchors(question) if not anchor_found(anchor, have)]
 
 
 def source_passages(citations: Sequence[Citation], passages: Sequence[Chunk]) -> list[str]:
@@ -116,6 +232,15 @@ def source_passages(citations: Sequence[Citation], passages: Sequence[Chunk]) ->
         for p in passages
         if any(c.doc_id == p.doc_id and p.start <= c.start and c.end <= p.end for c in citations)
     ]
+
+
+def anchor_evidence(citations: Sequence[Citation], passages: Sequence[Chunk]) -> list[str]:
+    """What a question's names may be found in: the cited passages, their headlines and dates.
+
+    A passage rarely repeats what its headline and dateline already say ("NFL", "January").
+    """
+    cited = {c.doc_id: c for c in citations}
+    return [*source_passages(citations, passages), *(f"{c.title}\n{date_words(c.date)}" for c in cited.values())]
 
 
 def strip_markers(text: str) -> str:
