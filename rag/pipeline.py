@@ -20,7 +20,8 @@ from typing import Any
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag import answer as answering
-from rag.cite import CitedAnswer, missing_names, source_passages, to_citation, verify_citations
+from rag.cite import CitedAnswer, anchor_evidence, missing_anchors, strip_markers, to_citation, verify_citations
+from rag.condense import condense
 from rag.embed import Embedder
 from rag.errors import RagError
 from rag.focus import Sentence, excerpt, rank_sentences, select_excerpts, with_headlines
@@ -39,8 +40,20 @@ def refusal_text(question: str) -> str:
     return f"The articles don't say. None of the passages I found answers “{question}”."
 
 
-def withheld() -> tuple[CitedAnswer, str]:
-    """No answer: what the cite step returns when nothing can be backed by a passage."""
+GATES = {
+    "no_passages": "nothing was retrieved",
+    "probe": "the model's probability of refusing was above the threshold",
+    "model": "the model replied that the passages do not say",
+    "support": "no passage contained the draft's words, even at a second look",
+    "names": "the cited passages lack a name or number of the question",
+    "similarity": "no sentence was similar enough to the question (extractive mode)",
+}
+"""The checks that can withhold an answer, by the name a reply's ``withheld_by`` gives."""
+
+
+def withheld(turn: Turn, gate: str) -> tuple[CitedAnswer, str]:
+    """No answer, and which check withheld it."""
+    turn.withheld_by = gate
     return CitedAnswer("", [], supported=False), ""
 
 
@@ -81,6 +94,7 @@ class Turn:
     excerpts: list[Chunk] = field(default_factory=list)
     raw: str = ""
     p_refusal: float | None = None
+    withheld_by: str = ""
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
@@ -189,26 +203,10 @@ class Assistant:
         if isinstance(turn, Reply):
             return turn
         began = time.perf_counter()
-        turn.standalone = turn.question
-        if answering.needs_condensing(turn.question, turn.history):
-            turn.standalone = self._rewrite_follow_up(turn.question, turn.history)
+        with self._calling_model():
+            turn.standalone = condense(turn.question, turn.history, self.chat_model)
         turn.timings["condense_s"] = time.perf_counter() - began
         return turn
-
-    def _rewrite_follow_up(self, question: str, history: History) -> str:
-        """Replace "he" or "that group" by what it refers to; otherwise add the last question.
-
-        The model names the referent; when its reply is unusable, a previous answer that is just a
-        name stands in, since a follow-up's "he" most often means the person just named.
-        """
-        reference = answering.REFERRING.search(question)
-        if self.chat_model is None or reference is None:
-            return answering.heuristic_condense(question, history)
-        output = self.chat_model.invoke(answering.resolve_messages(question, reference.group(0), history))
-        referent = answering.clean_referent(answering.to_text(output), history) or answering.previous_entity(history)
-        if not referent:
-            return answering.heuristic_condense(question, history)
-        return answering.substitute_reference(question, reference, referent)
 
     def _retrieve(self, turn: Turn | Reply) -> Turn | Reply:
         if isinstance(turn, Reply):
@@ -250,17 +248,18 @@ class Assistant:
             yield from answering.stream_answer_text(tokens())
             turn.raw = "".join(raw)
             turn.p_refusal = probe.p_refusal if probe else None
-        turn.timings["generate_s"] = time.perf_counter() - began
+        turn.timings["generate_s"] = turn.timings.get("generate_s", 0.0) + time.perf_counter() - began
 
     def _cite(self, turn: Turn | Reply) -> Reply:
         if isinstance(turn, Reply):
             return turn
-        began = time.perf_counter()
+        began, generated = time.perf_counter(), turn.timings.get("generate_s", 0.0)
         if self.chat_model is None:
             cited, short = self._extractive(turn)
         else:
             cited, short = self._verified_draft(turn)
-        turn.timings["generate_s"] = turn.timings.get("generate_s", 0.0) + time.perf_counter() - began
+        second_look_s = turn.timings.get("generate_s", 0.0) - generated
+        turn.timings["cite_s"] = time.perf_counter() - began - second_look_s
         turn.timings["total_s"] = time.perf_counter() - turn.started
         reply = Reply(
             question=turn.question,
@@ -274,25 +273,32 @@ class Assistant:
             closest=[] if cited.supported else turn.passages[:3],
             retrieved=turn.passages,
             p_refusal=turn.p_refusal,
+            withheld_by="" if cited.supported else turn.withheld_by,
         )
         return reply
 
     def _verified_draft(self, turn: Turn) -> tuple[CitedAnswer, str]:
         draft = answering.parse_draft(turn.raw, turn.standalone)
-        if draft.refused or self._doubtful(turn.p_refusal) or not turn.excerpts:
-            return withheld()
+        if not turn.excerpts:
+            return withheld(turn, "no_passages")
+        if self._doubtful(turn.p_refusal):
+            return withheld(turn, "probe")
+        if draft.refused:
+            return withheld(turn, "model")
         found = supported_answer(draft, turn.excerpts, turn.standalone) or self._second_look(turn)
         if found is None:
-            turn.notes.append("The model's draft was not supported by any passage, so it was withheld.")
-            return withheld()
+            turn.notes.append(
+                f"The model's draft “{strip_markers(draft.answer)}” was not found in any passage, so it was withheld."
+            )
+            return withheld(turn, "support")
         if self.settings.require_question_names:
             # The user's own words: names a follow-up's rewrite put in for "that group" stay
             # unchecked, since an article goes on to say "the group said".
-            missing = missing_names(turn.question, source_passages(found[0].citations, turn.passages))
+            missing = missing_anchors(turn.question, anchor_evidence(found[0].citations, turn.passages))
             if missing:
                 names = ", ".join(missing)
                 turn.notes.append(f"The cited passages do not mention {names}, so the answer was withheld.")
-                return withheld()
+                return withheld(turn, "names")
         return found
 
     def _second_look(self, turn: Turn) -> tuple[CitedAnswer, str] | None:
@@ -312,6 +318,7 @@ class Assistant:
         for _ in self._generate_stream(retry):
             pass
         turn.timings["generate_s"] = turn.timings.get("generate_s", 0.0) + retry.timings["generate_s"]
+        turn.timings["second_look_s"] = retry.timings["generate_s"]
         draft = answering.parse_draft(retry.raw, turn.standalone)
         if draft.refused or self._doubtful(retry.p_refusal):
             return None
@@ -328,7 +335,7 @@ class Assistant:
 
     def _extractive(self, turn: Turn) -> tuple[CitedAnswer, str]:
         if not turn.sentences or turn.sentences[0].score < self.settings.extractive_min_score:
-            return withheld()
+            return withheld(turn, "similarity")
         best = turn.sentences[0]
         sentence = best.text.strip()
         text = f"{sentence[:-1]} [1]{sentence[-1]}" if sentence[-1:] in ".!?" else f"{sentence} [1]"

@@ -74,6 +74,8 @@ class Reply:
     closest: list[Chunk] = field(default_factory=list)
     retrieved: list[Chunk] = field(default_factory=list)
     p_refusal: float | None = None
+    withheld_by: str = ""
+    """The check that withheld the answer, when there was one (see ``rag.pipeline.GATES``)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The public JSON object; internal fields are left out."""
@@ -84,4 +86,7 @@ class Reply:
             "abstained": self.abstained,
             "citations": [asdict(c) for c in self.citations],
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "notes": list(self.notes),
+            "p_refusal": None if self.p_refusal is None else round(self.p_refusal, 4),
+            "withheld_by": self.withheld_by,
         }

@@ -2,16 +2,8 @@ import re
 
 import pytest
 
-from rag.answer import (
-    REFERRING,
-    clean_referent,
-    needs_condensing,
-    parse_draft,
-    previous_entity,
-    short_answer,
-    stream_answer_text,
-    substitute_reference,
-)
+from rag.answer import parse_draft, short_answer, stream_answer_text
+from rag.condense import REFERRING, clean_referent, needs_condensing, previous_entity, substitute_reference
 from rag.pipeline import sanitize_question
 
 

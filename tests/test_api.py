@@ -5,14 +5,14 @@ import pytest
 
 pytestmark = pytest.mark.llm
 
-KEYS = {"question", "answer", "short_answer", "abstained", "citations", "timings"}
+KEYS = {"question", "answer", "short_answer", "abstained", "citations", "timings", "notes", "p_refusal", "withheld_by"}
 
 
 def test_ask_returns_the_cli_object(live_server):
     response = httpx.post(
         f"{live_server['url']}/api/ask",
         json={"question": "Which militias were struck?"},
-        timeout=120,
+        timeout=900,
     )
     assert response.status_code == 200
     reply = response.json()
@@ -31,7 +31,7 @@ def test_history_makes_follow_ups_work(live_server):
     response = httpx.post(
         f"{live_server['url']}/api/ask",
         json={"question": "What did he say about the United States?", "history": history},
-        timeout=120,
+        timeout=900,
     )
     assert response.status_code == 200
     assert "disrupt" in response.json()["answer"].lower()
@@ -39,7 +39,7 @@ def test_history_makes_follow_ups_work(live_server):
 
 @pytest.mark.parametrize("body", [{"question": ""}, {"question": "   "}, {}])
 def test_empty_questions_get_a_polite_reply(live_server, body):
-    response = httpx.post(f"{live_server['url']}/api/ask", json=body, timeout=60)
+    response = httpx.post(f"{live_server['url']}/api/ask", json=body, timeout=600)
     assert response.status_code == 200
     assert response.json()["abstained"]
 

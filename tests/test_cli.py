@@ -10,12 +10,22 @@ import pytest
 from .conftest import SEED_CORPUS
 
 RAG = str(Path(sys.executable).parent / "rag")
-REPLY_KEYS = {"question", "answer", "short_answer", "abstained", "citations", "timings"}
+REPLY_KEYS = {
+    "question",
+    "answer",
+    "short_answer",
+    "abstained",
+    "citations",
+    "timings",
+    "notes",
+    "p_refusal",
+    "withheld_by",
+}
 CITATION_KEYS = {"n", "doc_id", "title", "date", "source", "text", "start", "end"}
 
 
 def rag(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([RAG, *args], input=stdin, capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run([RAG, *args], input=stdin, capture_output=True, text=True, cwd=cwd, timeout=1800)
 
 
 @pytest.fixture(scope="module")

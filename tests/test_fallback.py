@@ -24,6 +24,7 @@ def test_a_second_unsupported_draft_is_withheld(index):
     question = "Who did the Popular Mobilization Forces say the airstrikes had targeted?"
     reply = assistant_drafting(index, "ANSWER: oil field [1].", "ANSWER: oil field [1].").ask(question)
     assert reply.abstained and not reply.citations and reply.short_answer == ""
+    assert reply.withheld_by == "support" and reply.to_dict()["withheld_by"] == "support"
     assert any("withheld" in note for note in reply.notes)
 
 
@@ -48,8 +49,8 @@ GUARDIANS_QUESTION = "How many of the Guardians of Blood's fighters were killed 
 
 def test_a_supported_draft_is_withheld_when_the_passage_lacks_a_name_the_question_asks_about(index):
     reply = assistant_drafting(index, "ANSWER: four [1].").ask(GUARDIANS_QUESTION)
-    assert reply.abstained and not reply.citations
-    assert any("do not mention Guardians, Blood" in note for note in reply.notes)
+    assert reply.abstained and not reply.citations and reply.withheld_by == "names"
+    assert any("do not mention Guardians of Blood" in note for note in reply.notes)
 
 
 def test_the_names_check_can_be_turned_off(index):
@@ -65,3 +66,18 @@ def test_the_names_check_reads_the_users_words_not_the_rewritten_follow_up(index
     reply = assistant.ask("What did that group say it would go to with the American occupation?", history)
     assert "Kata’ib Sayyid al-Shuhada" in reply.standalone_question
     assert not reply.abstained and reply.short_answer == "open war"
+
+
+def test_timings_add_up_when_a_second_look_runs(index):
+    question = "Who did the Popular Mobilization Forces say the airstrikes had targeted?"
+    assistant = assistant_drafting(index, "ANSWER: U.S. troops near an oil field [4].", "ANSWER: its fighters [1].")
+    timings = assistant.ask(question).timings
+    assert timings["second_look_s"] <= timings["generate_s"]
+    steps = sum(timings[k] for k in ("condense_s", "retrieve_s", "generate_s", "cite_s"))
+    assert steps <= timings["total_s"] + 1e-6
+
+
+def test_machine_output_says_why_an_answer_was_withheld(index):
+    out = assistant_drafting(index, "ANSWER: four [1].").ask(GUARDIANS_QUESTION).to_dict()
+    assert out["abstained"] and out["withheld_by"] == "names"
+    assert out["notes"] and "p_refusal" in out

@@ -1,0 +1,120 @@
+"""Condense stage: turn a follow-up ("What did he say?") into a question that stands alone.
+
+The chat model names what "he" or "that group" refers to; the name replaces the word, so
+retrieval and the answer see a complete question. Without a model, or when its reply is
+unusable, the previous question's words are carried along for retrieval instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.messages import BaseMessage, HumanMessage
+
+from rag.answer import answer_prefix, to_text
+from rag.cite import fold, strip_markers, words
+
+History = Sequence[tuple[str, str]]
+
+
+def condense(question: str, history: History, chat_model: Any | None) -> str:
+    """The question as it stands alone: unchanged unless it is a follow-up that refers back.
+
+    The model names the referent; when its reply is unusable, a previous answer that is just a
+    name stands in, since a follow-up's "he" most often means the person just named.
+    """
+    if not needs_condensing(question, history):
+        return question
+    reference = REFERRING.search(question)
+    if chat_model is None or reference is None:
+        return heuristic_condense(question, history)
+    output = chat_model.invoke(resolve_messages(question, reference.group(0), history))
+    referent = clean_referent(to_text(output), history) or previous_entity(history)
+    if not referent:
+        return heuristic_condense(question, history)
+    return substitute_reference(question, reference, referent)
+
+
+REFERRING = re.compile(
+    r"\b(he|him|his|she|her|hers|they|them|their|it|its|"
+    r"(?:that|this|the|these|those) (?:group|militia|man|woman|country|organi[sz]ation|company|"
+    r"person|agency|official|force|attack|strike|leader|spokesman|city)s?)\b",
+    re.IGNORECASE,
+)
+POSSESSIVES = frozenset({"his", "her", "their", "its"})
+NAME_WORD = re.compile(r"^([\"“‘(]?[A-Z0-9]|[a-z]{1,3}-[A-Z]|(of|the|and|al|bin|de|la|van|von|der)$)")
+RESOLVE_PROMPT = """New task: resolve a reference in a follow-up question. Do not answer the question.
+Reply with the name or noun phrase the word refers to, copied from the conversation, and nothing else."""
+RESOLVE_EXAMPLE = (
+    "Conversation:\nUser: Who leads the city council?\nAssistant: Ana Ruiz leads the council.\n\n"
+    'In the follow-up question "What did she promise?", who or what is "she"?',
+    "Ana Ruiz",
+)
+
+
+def needs_condensing(question: str, history: Sequence[tuple[str, str]]) -> bool:
+    """A follow-up needs rewriting when there is history and it refers back to it."""
+    if not history:
+        return False
+    return (
+        len(words(question)) <= 3
+        or bool(REFERRING.search(question))
+        or fold(question).startswith(("and ", "what about", "how about"))
+    )
+
+
+def conversation_text(history: Sequence[tuple[str, str]], turns: int = 2) -> str:
+    """The last turns as plain lines, citation markers removed."""
+    lines = []
+    for user, assistant in history[-turns:]:
+        lines += [f"User: {user}", f"Assistant: {strip_markers(assistant)[:300]}"]
+    return "\n".join(lines)
+
+
+def resolve_messages(question: str, word: str, history: Sequence[tuple[str, str]]) -> list[BaseMessage]:
+    """Messages asking what ``word`` in ``question`` refers to.
+
+    They begin with the answering prompt's instructions and examples, unchanged: llama.cpp keeps
+    the evaluated prefix of the last prompt only, so a shared prefix stays cached for both.
+    """
+    ask = (
+        f"{RESOLVE_PROMPT}\n\nExample:\n{RESOLVE_EXAMPLE[0]}\n{RESOLVE_EXAMPLE[1]}\n\n"
+        f'Conversation:\n{conversation_text(history)}\n\nIn the follow-up question "{question}", '
+        f'who or what is "{word}"?'
+    )
+    return [*answer_prefix(), HumanMessage(ask)]
+
+
+def substitute_reference(question: str, match: re.Match[str], referent: str) -> str:
+    """The question with the referring words replaced by ``referent`` (possessives keep 's)."""
+    word = match.group(0)
+    replacement = f"{referent}'s" if word.lower() in POSSESSIVES else referent
+    return question[: match.start()] + replacement + question[match.end() :]
+
+
+def clean_referent(output: str, history: Sequence[tuple[str, str]]) -> str:
+    """The model's referent if it is a short phrase found in the conversation, else ""."""
+    line = output.strip().split("\n")[0].strip().strip("\"“”'.").strip()
+    line = re.sub(r"^(it|he|she|they) (is|are|refers to)\s+", "", line, flags=re.IGNORECASE)
+    if not line or len(line.split()) > 8 or fold(line) not in fold(conversation_text(history)):
+        return ""
+    return line
+
+
+def previous_entity(history: Sequence[tuple[str, str]], max_words: int = 6) -> str:
+    """The previous answer when it is only a name ("Mr. al-Kadhimi [1]."), else ""."""
+    if not history:
+        return ""
+    answer = strip_markers(history[-1][1]).rstrip(".").strip()
+    tokens = answer.split()
+    if not tokens or len(tokens) > max_words or not answer[0].isupper():
+        return ""
+    return answer if all(NAME_WORD.match(t) for t in tokens) else ""
+
+
+def heuristic_condense(question: str, history: Sequence[tuple[str, str]]) -> str:
+    """Without a usable rewrite: carry the previous question's words along for retrieval."""
+    previous = history[-1][0] if history else ""
+    return f"{question} ({previous})" if previous else question
