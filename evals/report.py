@@ -72,6 +72,7 @@ def print_report(report: dict[str, Any], failures: int = 20) -> None:
             value = report["metrics"][key]
             table.add_row(label, f"{value:.3f}" if key.endswith("_s") else f"{value:.1f}")
     console.print(table)
+    print_extras(console, report)
     failed = [c for c in report["cases"] if c["failed"]]
     if failed:
         console.print(f"[bold]{len(failed)} failures[/bold] (first {min(failures, len(failed))}):")
@@ -80,6 +81,45 @@ def print_report(report: dict[str, Any], failures: int = 20) -> None:
         expected = "refusal" if case.get("unanswerable") else " | ".join(case.get("answers", [])[:3])
         console.print(f"- {case['id']}: {case.get('question') or case.get('turns', [''])[-1]}", markup=False)
         console.print(f"    expected: {expected}\n    got: {reply.get('answer', '')}", markup=False)
+
+
+SIDE_BY_SIDE = [
+    ("answer_accuracy", "answer accuracy"),
+    ("refusal_recall", "refusal recall"),
+    ("false_refusal", "false refusals"),
+    ("citation_support", "citation support"),
+    ("f1", "SQuAD F1"),
+    ("total_p50_s", "total p50 (s)"),
+    ("total_p95_s", "total p95 (s)"),
+]
+
+
+def print_extras(console: Any, report: dict[str, Any]) -> None:
+    """Per-half metrics, withheld answers per check, the suite's own scorer and the baseline."""
+    from rich.table import Table
+
+    columns = {f"{name} half ({m['questions']})": m for name, m in report.get("halves", {}).items()}
+    if "baseline" in report and "metrics" in report["baseline"]:
+        ours, recipe = report["metrics"], report["baseline"]["metrics"]
+        columns |= {"all (ours)": ours, "LangChain recipe": recipe}
+    if columns:
+        table = Table(title="side by side")
+        table.add_column("metric")
+        for name in columns:
+            table.add_column(name, justify="right")
+        for key, label in SIDE_BY_SIDE:
+            cells = [m.get(key) for m in columns.values()]
+            if any(c is not None for c in cells):
+                table.add_row(
+                    label, *("-" if c is None else f"{c:.3f}" if key.endswith("_s") else f"{c:.1f}" for c in cells)
+                )
+        console.print(table)
+    for side, counts in report.get("withheld_by", {}).items():
+        if counts:
+            listed = ", ".join(f"{gate} {n}" for gate, n in counts.items())
+            console.print(f"withheld on {side} questions: {listed}", markup=False)
+    if "scorer" in report:
+        console.print(f"suite scorer: {report['scorer'].get('summary', report['scorer'])}", markup=False)
 
 
 def compare(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, float, float, float]]:

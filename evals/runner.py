@@ -38,7 +38,7 @@ def run_suite(assistant: Any, cases: Sequence[Case], progress: Callable[[int], N
         for question in questions:
             reply = assistant.ask(question, history)
             history.append((reply.question, reply.answer))
-            turns.append(reply.to_dict() | {"notes": reply.notes, "p_refusal": reply.p_refusal})
+            turns.append(reply.to_dict())
         assert reply is not None
         retrieved = [chunk.text for chunk in reply.retrieved]
         results.append(Result(case, turns[-1], turns, score_reply(case.as_dict(), turns[-1], retrieved)))
@@ -77,6 +77,7 @@ def summarize(results: Sequence[Result]) -> dict[str, Any]:
         "refusal_accuracy": 100 * mean([s["correct"] for s in unanswerable]),
         "refusal_precision": 100 * mean([s["unanswerable"] for s in abstained]),
         "refusal_recall": 100 * mean([s["abstained"] for s in unanswerable]),
+        "false_refusal": 100 * mean([s["abstained"] for s in answerable]),
         "citation_support": 100 * mean([s["citation_supported"] for s in answered]),
         "retrieval_hit_at_k": 100 * mean([s["retrieval_hit"] for s in answerable]),
         "overall_accuracy": 100 * mean([s["correct"] for s in scores]),

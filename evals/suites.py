@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
@@ -23,6 +24,12 @@ class Case:
     unanswerable: bool = False
     support: str = ""
     category: str = ""
+    evidence: list[str] = field(default_factory=list)
+
+    @property
+    def half(self) -> str:
+        """``tune`` or ``check``: which half of its suite the case belongs to, fixed by its id."""
+        return half_of(self.id)
 
     @property
     def last_question(self) -> str:
@@ -34,14 +41,33 @@ class Case:
         return {k: v for k, v in self.__dict__.items() if v not in ("", [], False)}
 
 
+HALVES = ("tune", "check")
+
+
+def half_of(case_id: str) -> str:
+    """The half a case id falls in, by the parity of its SHA-256.
+
+    Rules, prompts and thresholds are chosen on the ``tune`` half; the ``check`` half is only
+    reported, so its numbers say how the engine does on questions nobody tuned on.
+    """
+    return HALVES[hashlib.sha256(case_id.encode("utf-8")).digest()[0] % 2]
+
+
+def select_half(cases: list[Case], half: str) -> list[Case]:
+    """The cases of one half (``tune`` or ``check``), or all of them for ``both``."""
+    return cases if half == "both" else [c for c in cases if c.half == half]
+
+
 def load_jsonl(path: Path) -> list[Case]:
-    """Read our JSONL suite; a bad line raises with its number."""
+    """Read our JSONL suite; a bad line raises with its number (a ``corpus`` line is no case)."""
     cases = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
             raw = json.loads(line)
+            if "corpus" in raw and "id" not in raw:
+                continue
             fields = {k: raw[k] for k in Case.__dataclass_fields__ if k in raw}
             fields["id"] = str(raw.get("id", number))
             cases.append(Case(**fields))
@@ -86,3 +112,67 @@ def load_squad(path: Path, corpus_dir: Path, sample: int | None = None, seed: in
         chosen = set(random.Random(seed).sample(range(len(cases)), sample))
         cases = [c for i, c in enumerate(cases) if i in chosen]
     return cases
+
+
+def is_realtimeqa(path: Path) -> bool:
+    """A RealTime QA development folder: ``gold.jsonl`` and an ``articles/`` folder."""
+    return path.is_dir() and (path / "gold.jsonl").is_file() and (path / "articles").is_dir()
+
+
+def load_realtimeqa(folder: Path) -> list[Case]:
+    """Read a RealTime QA folder's gold file; its articles stay where they are (never copied).
+
+    ``evidence`` holds the ids (file stems) of the articles that contain the answer, so the
+    citation metrics can tell an answer cited to the right article from a lucky guess.
+    """
+    cases = []
+    for line in (folder / "gold.jsonl").read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        raw = json.loads(line)
+        unanswerable = bool(raw.get("unanswerable"))
+        cases.append(
+            Case(
+                id=raw["id"],
+                question=raw["question"],
+                answers=[] if unanswerable else list(raw.get("answers", [])),
+                unanswerable=unanswerable,
+                category=raw.get("type", ""),
+                evidence=[str(d) for d in raw.get("evidence_doc_ids", [])],
+            )
+        )
+    return cases
+
+
+def suite_corpus(path: Path, folder: Path) -> Path | None:
+    """Write the articles a JSONL suite names in its ``corpus`` line into ``folder``.
+
+    The line ``{"corpus": {"csv": PATH, "rows": [..]}}`` names rows of a news CSV (a path
+    relative to the suite file, with a ``text`` column and optional ``url``), so a suite over
+    published articles holds only row numbers, never the articles themselves. ``None`` when
+    the suite has no such line.
+    """
+    import csv
+
+    spec = next(
+        (
+            raw["corpus"]
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and "corpus" in (raw := json.loads(line)) and "id" not in raw
+        ),
+        None,
+    )
+    if spec is None:
+        return None
+    source = (path.parent / spec["csv"]).resolve()
+    wanted = set(spec["rows"])
+    folder.mkdir(parents=True, exist_ok=True)
+    csv.field_size_limit(1 << 30)
+    with source.open(encoding="utf-8", newline="") as handle:
+        for number, row in enumerate(csv.DictReader(handle)):
+            if number in wanted:
+                lines = [row["text"].strip()]
+                if row.get("url"):
+                    lines.append(f"Source: {row['url']}")
+                (folder / f"{source.stem}-{number:05d}.txt").write_text("\n\n".join(lines) + "\n", encoding="utf-8")
+    return folder

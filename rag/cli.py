@@ -192,9 +192,16 @@ def serve(settings: Settings, host: str, port: int, auth: str | None) -> None:
 
 
 @cli.command(name="eval")
-@click.argument("suite", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("suite", type=click.Path(exists=True, path_type=Path))
 @click.option("--sample", type=int, help="Evaluate a fixed random subset of N cases.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of --sample.")
+@click.option(
+    "--half",
+    type=click.Choice(["tune", "check", "both"]),
+    default="both",
+    show_default=True,
+    help="Cases of one half only (fixed by a hash of the id): tune on 'tune', report 'check'.",
+)
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -206,6 +213,12 @@ def serve(settings: Settings, host: str, port: int, auth: str | None) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="An earlier report.json to compare with.",
 )
+@click.option(
+    "--suite-index",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep the suite's own index here and reuse it next time (ingest skips unchanged articles).",
+)
+@click.option("--baseline", is_flag=True, help="Also run the plain LangChain RAG recipe on the same cases.")
 @click.option("--min-f1", type=float, help="Exit non-zero if SQuAD F1 (0-100) is lower.")
 @click.option("--min-accuracy", type=float, help="Exit non-zero if answer accuracy (0-100) is lower.")
 @click.option("--min-refusal", type=float, help="Exit non-zero if refusal recall (0-100) is lower.")
@@ -217,79 +230,40 @@ def evaluate(
     suite: Path,
     sample: int | None,
     seed: int,
+    half: str,
     out: Path | None,
     compare_to: Path | None,
+    suite_index: Path | None,
+    baseline: bool,
     min_f1: float | None,
     min_accuracy: float | None,
     min_refusal: float | None,
     min_citation: float | None,
     failures: int,
 ) -> None:
-    """Score SUITE (our JSONL, or SQuAD v2.0 JSON) and report the metrics.
+    """Score SUITE and report the metrics, per half of the suite.
 
-    A SQuAD file, or a JSONL suite given --corpus, is answered from a fresh temporary index of
-    its own articles; otherwise the configured index is used.
+    SUITE is our JSONL, SQuAD v2.0 JSON, or a RealTime QA folder (gold.jsonl and articles/,
+    scored by its own score.py as well). A SQuAD file, a RealTime QA folder, or a JSONL suite
+    given --corpus is answered from a fresh index of its own articles (kept in --suite-index
+    when given); otherwise the configured index is used.
     """
-    import tempfile
-    import time as clock
+    from evals.run import evaluate_suite
 
-    from evals.report import build_report, print_comparison, print_report, write_outputs
-    from evals.runner import run_suite, summarize
-    from evals.suites import load_jsonl, load_squad
-    from rag.embed import Embedder
-    from rag.index import Index
-    from rag.llm import model_fingerprint
-    from rag.pipeline import Assistant
-
-    corpus_given = (
-        "corpus" in (click.get_current_context().params or {}) and click.get_current_context().params["corpus"]
+    corpus_given = bool((click.get_current_context().params or {}).get("corpus"))
+    report = evaluate_suite(
+        settings,
+        suite,
+        sample=sample,
+        seed=seed,
+        half=half,
+        corpus=settings.corpus if corpus_given else None,
+        suite_index=suite_index,
+        baseline=baseline,
+        out=out,
+        compare_to=compare_to,
+        failures=failures,
     )
-    with tempfile.TemporaryDirectory(prefix="rag-eval-") as scratch:
-        corpus = None
-        if suite.suffix.lower() == ".json":
-            corpus = Path(scratch) / "corpus"
-            cases = load_squad(suite, corpus, sample, seed)
-        else:
-            cases = load_jsonl(suite)
-            if sample is not None and sample < len(cases):
-                import random
-
-                chosen = set(random.Random(seed).sample(range(len(cases)), sample))
-                cases = [c for i, c in enumerate(cases) if i in chosen]
-            if corpus_given:
-                corpus = settings.corpus
-        embedder = Embedder.from_settings(settings)
-        if corpus is not None:
-            settings = settings.model_copy(update={"index_dir": Path(scratch) / "index", "chroma_host": None})
-            Index(settings, embedder, create=True).ingest([corpus])
-        assistant = Assistant(settings, embedder=embedder)
-        started = clock.strftime("%Y-%m-%dT%H:%M:%S")
-        began = clock.perf_counter()
-        from rich.progress import Progress
-
-        with Progress(transient=True) as bar:
-            task = bar.add_task(f"Evaluating {suite.name}", total=len(cases))
-            results = run_suite(assistant, cases, progress=lambda n: bar.update(task, completed=n))
-        run = {
-            "llm": settings.llm,
-            "model": model_fingerprint(settings),
-            "embedding_model": settings.embedding_model,
-            "embedding_backend": settings.embedding_backend,
-            "refusal_threshold": settings.refusal_threshold,
-            "top_k": settings.top_k,
-            "sample": sample,
-            "seed": seed,
-            "started": started,
-            "finished": clock.strftime("%Y-%m-%dT%H:%M:%S"),
-            "wall_s": round(clock.perf_counter() - began, 2),
-        }
-    report = build_report(suite.name, summarize(results), results, run)
-    print_report(report, failures)
-    if out:
-        json_path, html_path = write_outputs(report, out)
-        click.echo(f"wrote {json_path} and {html_path}")
-    if compare_to:
-        print_comparison(json.loads(compare_to.read_text()), report)
     metrics = report["metrics"]
     gates = [
         ("f1", min_f1),

@@ -271,6 +271,18 @@ class Index:
         return [self._chunk_cache[i] for i in ids if i in self._chunk_cache]
 
     @reaching_chroma
+    def document_chunks(self, doc_ids: list[str]) -> list[Chunk]:
+        """Every stored chunk of the documents ``doc_ids``, in document order."""
+        if not doc_ids:
+            return []
+        got = self.collection.get(where={"doc_id": {"$in": list(doc_ids)}}, include=["documents", "metadatas"])
+        found = [
+            chunk_from_record(cid, text, meta)
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        ]
+        return sorted(found, key=lambda c: (c.doc_id, c.start))
+
+    @reaching_chroma
     def documents(self) -> list[dict[str, Any]]:
         """One row per indexed article: doc_id, title, date, source, passages."""
         docs: dict[str, dict[str, Any]] = {}

@@ -1,0 +1,96 @@
+"""Suite halves, the RealTime QA folder as a suite, and the LangChain recipe baseline's plumbing."""
+
+import json
+
+import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+from evals.baseline import run_baseline
+from evals.run import scorer_summary, withheld_counts
+from evals.runner import Result
+from evals.suites import Case, half_of, load_jsonl, load_realtimeqa, select_half, suite_corpus
+
+from .conftest import ROOT, SEED_CORPUS
+
+REALTIMEQA = ROOT.parent / "shared" / "data" / "realtimeqa-dev"
+
+
+def test_halves_are_fixed_by_the_id_and_split_a_suite_about_evenly():
+    cases = load_jsonl(ROOT / "evals" / "suites" / "seed.jsonl")
+    tune, check = select_half(cases, "tune"), select_half(cases, "check")
+    assert len(tune) + len(check) == len(cases) and select_half(cases, "both") == cases
+    assert {c.id for c in tune}.isdisjoint({c.id for c in check})
+    assert 0.3 < len(tune) / len(cases) < 0.7
+    assert all(half_of(c.id) == "tune" for c in tune) and half_of("a01") == half_of("a01")
+
+
+@pytest.mark.skipif(not REALTIMEQA.exists(), reason="needs ../shared/data beside the clone")
+def test_realtimeqa_folder_loads_as_a_suite_with_evidence():
+    cases = load_realtimeqa(REALTIMEQA)
+    assert len(cases) == 200 and sum(c.unanswerable for c in cases) == 50
+    answerable = [c for c in cases if not c.unanswerable]
+    assert all(c.answers and c.evidence for c in answerable)
+    assert all(not c.answers for c in cases if c.unanswerable)
+
+
+@pytest.mark.skipif(not REALTIMEQA.exists(), reason="needs ../shared/data beside the clone")
+def test_the_suites_own_scorer_reads_our_replies(tmp_path):
+    case = next(c for c in load_realtimeqa(REALTIMEQA) if not c.unanswerable)
+    right = {
+        "answer": f"{case.answers[0]} [1].",
+        "short_answer": case.answers[0],
+        "abstained": False,
+        "citations": [{"source": f"articles/{case.evidence[0]}.txt", "doc_id": "x", "title": ""}],
+    }
+    scored = scorer_summary(REALTIMEQA, [Result(case, right, [right], {})], tmp_path)
+    assert scored["acc"] == 1.0 and scored["cite"] == 1.0, scored
+    wrong = right | {"answer": "Nobody [1].", "short_answer": "Nobody"}
+    assert scorer_summary(REALTIMEQA, [Result(case, wrong, [wrong], {})], tmp_path)["acc"] == 0.0
+
+
+def test_withheld_answers_are_counted_per_check():
+    def result(unanswerable: bool, gate: str) -> Result:
+        return Result(Case(id=gate, unanswerable=unanswerable), {"withheld_by": gate}, [], {})
+
+    counts = withheld_counts([result(False, "names"), result(False, "names"), result(True, "probe"), result(True, "")])
+    assert counts == {"answerable": {"names": 2}, "unanswerable": {"probe": 1}}
+
+
+def test_the_recipe_baseline_answers_from_its_own_chunks_and_reads_dont_know_as_a_refusal(settings, embedder):
+    cases = [
+        Case(id="a", question="Which militias were struck?", answers=["Kata’ib Hezbollah"]),
+        Case(id="u", question="Who won the 2020 World Cup?", unanswerable=True),
+    ]
+    model = FakeListChatModel(responses=["Kata’ib Hezbollah and another militia were struck.", "I don't know."])
+    out = run_baseline(settings, embedder, SEED_CORPUS, cases, chat_model=model)
+    assert out["metrics"]["answer_accuracy"] == 100.0 and out["metrics"]["refusal_recall"] == 100.0
+    assert [c["correct"] for c in out["cases"]] == [True, True]
+    assert json.dumps(out)
+
+
+def test_a_suite_names_csv_rows_and_only_those_become_its_corpus(tmp_path):
+    source = tmp_path / "news.csv"
+    source.write_text(
+        'category,url,text\nsport,https://a.example/1,"First story, about cricket."\n'
+        'politics,https://a.example/2,"Second story."\nsport,,"Third story."\n',
+        encoding="utf-8",
+    )
+    suite = tmp_path / "suite.jsonl"
+    suite.write_text(
+        json.dumps({"corpus": {"csv": "news.csv", "rows": [0, 2]}})
+        + "\n"
+        + json.dumps({"id": "q1", "question": "What is the first story about?", "answers": ["cricket"]})
+        + "\n"
+    )
+    folder = suite_corpus(suite, tmp_path / "corpus")
+    files = sorted(p.name for p in folder.iterdir())
+    assert files == ["news-00000.txt", "news-00002.txt"]
+    assert "Source: https://a.example/1" in (folder / "news-00000.txt").read_text()
+    assert [c.id for c in load_jsonl(suite)] == ["q1"]
+
+
+def test_the_news_suite_has_every_kind_of_question():
+    cases = load_jsonl(ROOT / "evals" / "suites" / "india-news.jsonl")
+    kinds = {c.category for c in cases}
+    assert {"who", "when", "how many", "yes-no", "two articles", "follow-up", "unanswerable"} <= kinds
+    assert all(c.answers for c in cases if not c.unanswerable)
