@@ -52,7 +52,7 @@ def replay(rows: list[dict], threshold: float, names: bool) -> dict:
 def record(suite: Path, half: str, sample: int | None, seed: int, suite_index: Path | None) -> list[dict]:
     """Answer every case with the probe and the names check off, keeping what they would say."""
     with tempfile.TemporaryDirectory() as scratch:
-        settings = Settings(refusal_threshold=1.01, require_question_names=False)  # RAG_* still apply
+        settings = Settings(refusal_threshold=1.01, require_question_numbers=False)
         cases, articles = load_cases(suite, Path(scratch), settings.corpus if suite.suffix == ".jsonl" else None)
         cases = sample_cases(select_half(cases, half), sample, seed)
         settings = settings.model_copy(update={"index_dir": suite_index or Path(scratch) / "index"})

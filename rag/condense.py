@@ -40,9 +40,18 @@ def condense(question: str, history: History, chat_model: Any | None) -> str:
 REFERRING = re.compile(
     r"\b(he|him|his|she|her|hers|they|them|their|it|its|"
     r"(?:that|this|the|these|those) (?:group|militia|man|woman|country|organi[sz]ation|company|"
-    r"person|agency|official|force|attack|strike|leader|spokesman|city)s?)\b",
+    r"person|agency|official|force|attack|strike|leader|spokesman|city)s?|"
+    r"(?:that|this|these|those) (?:firm|state|nation|government|team|side|squad|club|party|player|coach|"
+    r"captain|minister|president|court|bill|law|deal|event|match|game|tournament|election|report|study|"
+    r"film|show|storm|bank)s?)\b",
     re.IGNORECASE,
 )
+BARE_DEMONSTRATIVE = re.compile(
+    r"\b(that|this)\b(?=\s*(?:[?.!,]|$|\s+(?:is|was|were|are|be|been|happen\w*|mean\w*|announced|"
+    r"said|start\w*|end\w*|take|took|decided|made|done)\b))",
+    re.IGNORECASE,
+)
+"""'that' standing for an event of the conversation: "When was that announced?"."""
 POSSESSIVES = frozenset({"his", "her", "their", "its"})
 NAME_WORD = re.compile(r"^([\"“‘(]?[A-Z0-9]|[a-z]{1,3}-[A-Z]|(of|the|and|al|bin|de|la|van|von|der)$)")
 RESOLVE_PROMPT = """New task: resolve a reference in a follow-up question. Do not answer the question.
@@ -61,6 +70,7 @@ def needs_condensing(question: str, history: Sequence[tuple[str, str]]) -> bool:
     return (
         len(words(question)) <= 3
         or bool(REFERRING.search(question))
+        or bool(BARE_DEMONSTRATIVE.search(question))
         or fold(question).startswith(("and ", "what about", "how about"))
     )
 

@@ -20,7 +20,7 @@ from typing import Any
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag import answer as answering
-from rag.cite import CitedAnswer, anchor_evidence, missing_anchors, strip_markers, to_citation, verify_citations
+from rag.cite import CitedAnswer, anchor_evidence, missing_numbers, strip_markers, to_citation, verify_citations
 from rag.condense import condense
 from rag.embed import Embedder
 from rag.errors import RagError
@@ -45,7 +45,7 @@ GATES = {
     "probe": "the model's probability of refusing was above the threshold",
     "model": "the model replied that the passages do not say",
     "support": "no passage contained the draft's words, even at a second look",
-    "names": "the cited passages lack a name or number of the question",
+    "numbers": "the cited passages lack a number of the question (a year, a count, a date)",
     "similarity": "no sentence was similar enough to the question (extractive mode)",
 }
 """The checks that can withhold an answer, by the name a reply's ``withheld_by`` gives."""
@@ -291,14 +291,13 @@ class Assistant:
                 f"The model's draft “{strip_markers(draft.answer)}” was not found in any passage, so it was withheld."
             )
             return withheld(turn, "support")
-        if self.settings.require_question_names:
-            # The user's own words: names a follow-up's rewrite put in for "that group" stay
-            # unchecked, since an article goes on to say "the group said".
-            missing = missing_anchors(turn.question, anchor_evidence(found[0].citations, turn.passages))
+        if self.settings.require_question_numbers:
+            # The user's own words: what a follow-up's rewrite put in stays unchecked.
+            missing = missing_numbers(turn.question, anchor_evidence(found[0].citations, turn.passages))
             if missing:
-                names = ", ".join(missing)
-                turn.notes.append(f"The cited passages do not mention {names}, so the answer was withheld.")
-                return withheld(turn, "names")
+                numbers = ", ".join(missing)
+                turn.notes.append(f"The cited passages do not mention {numbers}, so the answer was withheld.")
+                return withheld(turn, "numbers")
         return found
 
     def _second_look(self, turn: Turn) -> tuple[CitedAnswer, str] | None:

@@ -72,9 +72,9 @@ class Settings(BaseSettings):
     extractive_min_score: float = Field(
         0.35, description="Minimum question-sentence similarity for an extractive answer."
     )
-    require_question_names: bool = Field(
+    require_question_numbers: bool = Field(
         True,
-        description="Refuse when a name or number of the question is missing from the cited passages.",
+        description="Refuse when a number of the question (a year, a count) is missing from the cited passages.",
     )
     second_look_min_score: float = Field(
         0.6,

@@ -145,3 +145,11 @@ def test_only_headline_questions_see_headlines():
     assert with_headlines("When did the harbour reopen?", [excerpt]) == [excerpt]
     (headed,) = with_headlines("What is the headline of the article?", [excerpt])
     assert headed.text == "Headline: Harbour Reopens\nThe harbour reopened." and headed.title == "Harbour Reopens"
+
+
+def test_demonstratives_that_point_back_make_a_follow_up():
+    history = [("Who leads Pakistan's Asia Cup squad?", "Salman Agha [1].")]
+    assert needs_condensing("Who coaches that team?", history)
+    assert needs_condensing("When was that announced?", history)
+    assert needs_condensing("When was that?", history)
+    assert not needs_condensing("Who said that the squad was final?", history)

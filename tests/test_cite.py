@@ -5,6 +5,7 @@ from rag.cite import (
     date_words,
     is_about,
     missing_anchors,
+    missing_numbers,
     question_anchors,
     strip_markers,
     support,
@@ -113,3 +114,10 @@ def test_a_long_question_needs_only_a_few_shared_words_to_find_its_sentence_rele
     assert is_about(question, "The tax season deadline for Americans to file is April 15.")
     assert not is_about(question, "Officials said the weather would improve.")
     assert not is_about("Who did the militia say the strikes targeted?", "U.S. troops were near an oil field.")
+
+
+def test_only_numbers_are_required_of_the_cited_passages():
+    passages = ["The Angels' owner said he had started a formal process to sell the team in 2022."]
+    assert missing_numbers("Which MLB team's owner announced a sale process in 2022?", passages) == []
+    assert missing_numbers("Which MLB team's owner announced a sale process in 2023?", passages) == ["2023"]
+    assert missing_numbers("What treaty was signed in the 9th century?", ["It was signed in the ninth century."]) == []

@@ -44,22 +44,29 @@ def test_a_follow_up_about_a_name_the_model_cannot_resolve_uses_the_previous_ans
     assert "Yahya Rasool" in reply.answer and not reply.abstained
 
 
-GUARDIANS_QUESTION = "How many of the Guardians of Blood's fighters were killed in the strikes?"
+YEAR_QUESTION = "How many of Kata’ib Sayyid al-Shuhada's fighters were killed in the strikes of 2019?"
 
 
-def test_a_supported_draft_is_withheld_when_the_passage_lacks_a_name_the_question_asks_about(index):
-    reply = assistant_drafting(index, "ANSWER: four [1].").ask(GUARDIANS_QUESTION)
-    assert reply.abstained and not reply.citations and reply.withheld_by == "names"
-    assert any("do not mention Guardians of Blood" in note for note in reply.notes)
+def test_a_supported_draft_is_withheld_when_the_passage_lacks_a_number_the_question_asks_about(index):
+    reply = assistant_drafting(index, "ANSWER: four [1].").ask(YEAR_QUESTION)
+    assert reply.abstained and not reply.citations and reply.withheld_by == "numbers"
+    assert any("do not mention 2019" in note for note in reply.notes)
 
 
-def test_the_names_check_can_be_turned_off(index):
-    reply = assistant_drafting(index, "ANSWER: four [1].", require_question_names=False).ask(GUARDIANS_QUESTION)
+def test_the_numbers_check_can_be_turned_off(index):
+    reply = assistant_drafting(index, "ANSWER: four [1].", require_question_numbers=False).ask(YEAR_QUESTION)
     assert not reply.abstained and reply.short_answer == "four"
     assert "four of its fighters" in reply.citations[0].text
 
 
-def test_the_names_check_reads_the_users_words_not_the_rewritten_follow_up(index):
+def test_names_that_set_the_scene_need_not_be_in_the_passage(index):
+    reply = assistant_drafting(index, "ANSWER: four [1].").ask(
+        "How many of the Guardians of Blood's fighters were killed in the strikes?"
+    )
+    assert not reply.abstained and reply.short_answer == "four"
+
+
+def test_the_numbers_check_reads_the_users_words_not_the_rewritten_follow_up(index):
     """The passage quoting the group says only "the group said"; its name is in the sentence before."""
     assistant = assistant_drafting(index, "Kata’ib Sayyid al-Shuhada", "ANSWER: open war [1].")
     history = [("Which group said four of its fighters were killed?", "Kata’ib Sayyid al-Shuhada [1].")]
@@ -78,6 +85,6 @@ def test_timings_add_up_when_a_second_look_runs(index):
 
 
 def test_machine_output_says_why_an_answer_was_withheld(index):
-    out = assistant_drafting(index, "ANSWER: four [1].").ask(GUARDIANS_QUESTION).to_dict()
-    assert out["abstained"] and out["withheld_by"] == "names"
+    out = assistant_drafting(index, "ANSWER: four [1].").ask(YEAR_QUESTION).to_dict()
+    assert out["abstained"] and out["withheld_by"] == "numbers"
     assert out["notes"] and "p_refusal" in out
