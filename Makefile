@@ -30,9 +30,12 @@ run: setup
 test: setup browser
 	$(BIN)/python -m pytest -q
 
+# The check halves of our suites and of the development archive (read from ../shared/data, never copied).
 evals: setup
-	$(BIN)/rag ingest
-	$(BIN)/python evals/seed_eval.py --llm local --show-failures
+	$(BIN)/rag eval evals/suites/seed.jsonl --corpus corpus --half check --out evals/out/seed
+	$(BIN)/rag eval evals/suites/india-news.jsonl --half check --out evals/out/india-news
+	$(BIN)/rag eval ../shared/data/realtimeqa-dev --half check --suite-index .rag-index-realtimeqa --out evals/out/realtimeqa
+	$(BIN)/rag eval ../shared/data/squad2-dev-sample.json --half check --sample 200 --seed 1 --out evals/out/squad
 
 clean:
-	rm -rf .rag-index .pytest_cache
+	rm -rf .rag-index .rag-index-realtimeqa .pytest_cache
