@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.chat_page import ARTIFACTS, ask, open_chat
+from tests.chat_page import ARTIFACTS, ask, open_chat, wait_until
 
 pytestmark = pytest.mark.llm
 
@@ -45,7 +45,9 @@ def test_markup_in_questions_is_shown_as_text(browser, live_server):
     question = "<img src=x onerror=alert(1)> <script>alert(2)</script> who is Farhad Alaaldin?"
     page.fill("#question textarea", question)
     page.keyboard.press("Enter")
-    page.wait_for_function("() => document.querySelectorAll('#chat [data-testid=bot]').length > 0", timeout=120_000)
+    page.wait_for_function(
+        "() => document.querySelectorAll('#chat [data-testid=bot]').length > 0",
+    )
     page.wait_for_timeout(1000)
     assert "<img src=x onerror=alert(1)>" in page.inner_text("#chat [data-testid=user]")
     assert page.locator("#chat img[src=x]").count() == 0
@@ -58,7 +60,7 @@ def test_clear_and_feedback(browser, live_server):
     feedback = live_server["index_dir"] / "feedback.jsonl"
     before = len(feedback.read_text().splitlines()) if feedback.exists() else 0
     page.locator("#chat [data-testid=bot] button[aria-label='Like'], #chat button[aria-label='Like']").first.click()
-    page.wait_for_timeout(1500)
+    wait_until(lambda: feedback.exists() and len(feedback.read_text().splitlines()) > before)
     records = [json.loads(line) for line in feedback.read_text().splitlines()]
     assert len(records) == before + 1 and records[-1]["liked"] is True
     assert "troops" in records[-1]["question"]
@@ -74,9 +76,9 @@ def test_upload_adds_articles_and_rejects_bad_files(browser, live_server, tmp_pa
     page, _ = open_chat(browser, live_server["url"])
     page.get_by_role("tab", name="Add articles").click()
     page.set_input_files("#upload input[type=file]", [str(good), str(bad)])
-    page.wait_for_timeout(1500)
+    page.wait_for_function("name => document.querySelector('#upload').innerText.includes(name)", arg="harbour.md")
     page.click("#add")
-    page.wait_for_function("() => document.querySelector('#upload-status').innerText.includes('added')", timeout=60_000)
+    page.wait_for_function("() => document.querySelector('#upload-status').innerText.includes('added')")
     status = page.inner_text("#upload-status")
     assert "1 added" in status
     page.get_by_role("tab", name="Articles", exact=True).click()
