@@ -52,7 +52,9 @@ GATES = {
 
 
 def withheld(turn: Turn, gate: str) -> tuple[CitedAnswer, str]:
-    """No answer, and which check withheld it."""
+    """No answer, and which check withheld it (one of :data:`GATES`)."""
+    if gate not in GATES:
+        raise ValueError(f"unknown check {gate!r}; one of {', '.join(GATES)}")
     turn.withheld_by = gate
     return CitedAnswer("", [], supported=False), ""
 
