@@ -84,7 +84,7 @@ def start_server(folder: Path, *options: str) -> tuple[subprocess.Popen, str]:
     command += ["--index-dir", str(folder / "index"), "--corpus", str(corpus)]
     process = subprocess.Popen(command, stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=folder)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 300
+    deadline = time.time() + 1200
     while time.time() < deadline:
         if process.poll() is not None:
             raise RuntimeError(log.read_text())
@@ -103,8 +103,17 @@ def live_server(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("server")
     process, url = start_server(folder)
     yield {"url": url, "index_dir": folder / "index"}
+    stop_server(process)
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    """Ask the server to stop; a server too busy to stop in time is killed (only its exit is at stake)."""
     process.terminate()
-    process.wait(timeout=30)
+    try:
+        process.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @pytest.fixture(scope="session")

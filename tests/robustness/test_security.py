@@ -10,7 +10,7 @@ import pytest
 
 from rag.cli import cli
 from rag.settings import Settings
-from tests.conftest import free_port, start_server
+from tests.conftest import free_port, start_server, stop_server
 from ui.app import MAX_UPLOAD_BYTES, save_uploads
 
 RAG = str(Path(sys.executable).parent / "rag")
@@ -29,8 +29,7 @@ def guarded_server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("guarded")
     process, url = start_server(folder, "--llm", "extractive", "--auth", "editor:s3cret-pass")
     yield {"url": url, "log": folder / "server.log"}
-    process.terminate()
-    process.wait(timeout=30)
+    stop_server(process)
 
 
 def test_login_is_required_for_the_api_and_the_page(guarded_server):
