@@ -37,7 +37,7 @@ def test_login_is_required_for_the_api_and_the_page(guarded_server):
     question = {"question": "Which militias were struck?"}
     assert httpx.post(f"{url}/api/ask", json=question).status_code == 401
     assert httpx.post(f"{url}/api/ask", json=question, auth=("editor", "wrong")).status_code == 401
-    answered = httpx.post(f"{url}/api/ask", json=question, auth=("editor", "s3cret-pass"), timeout=60)
+    answered = httpx.post(f"{url}/api/ask", json=question, auth=("editor", "s3cret-pass"), timeout=600)
     assert answered.status_code == 200 and "Kata" in answered.json()["answer"]
     assert httpx.get(f"{url}/config").status_code == 401
     assert "s3cret-pass" not in guarded_server["log"].read_text()
