@@ -9,7 +9,7 @@ import functools
 import os
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,13 +64,13 @@ def stem(word: str) -> str:
     return _snowball().stemWord(word) if word.isalpha() else word
 
 
-def stems(text: str) -> set[str]:
-    """The stems of every word of ``text``, a hyphenated word also by its parts."""
+def stems(text: str, form: Callable[[str], str] = stem) -> set[str]:
+    """The stems (or another ``form``) of every word of ``text``, a hyphenated word also by its parts."""
     found = set()
     for w in words(text):
-        found.add(stem(w))
+        found.add(form(w))
         if "-" in w:
-            found.update(stem(part) for part in w.split("-") if part)
+            found.update(form(part) for part in w.split("-") if part)
     return found
 
 
@@ -185,12 +185,8 @@ def question_anchors(question: str) -> list[str]:
 
 
 def _vocabulary(texts: Sequence[str]) -> set[str]:
-    """Stems of every word in ``texts``, hyphenated words also by their parts."""
-    have: set[str] = set()
-    for w in words(THOUSANDS.sub("", " ".join(texts))):
-        have.add(_anchor_form(w))
-        have.update(_anchor_form(part) for part in w.split("-") if part)
-    return have
+    """Every word of ``texts`` in the form anchors compare, hyphenated words also by their parts."""
+    return stems(THOUSANDS.sub("", " ".join(texts)), form=_anchor_form)
 
 
 def _anchor_form(word: str) -> str:
@@ -237,7 +233,7 @@ def missing_numbers(question: str, evidence: Sequence[str]) -> list[str]:
     the news archive far more correct answers than it saved wrong ones. A number, though,
     tells one year's event from another's, and a passage without it answers another question.
     """
-    return [a for a in missing_anchors(question, evidence) if any(ch.isdigit() for ch in a)]
+    return missing_anchors(question, evidence, numbers_only=True)
 
 
 def date_words(date: str) -> str:
@@ -253,10 +249,16 @@ def date_words(date: str) -> str:
     return f"{MONTHS[int(month) - 1]} {int(day)}" if day else MONTHS[int(month) - 1]
 
 
-def missing_anchors(question: str, evidence: Sequence[str]) -> list[str]:
-    """The anchors of ``question`` (see :func:`question_anchors`) that ``evidence`` does not hold."""
+def missing_anchors(question: str, evidence: Sequence[str], numbers_only: bool = False) -> list[str]:
+    """The anchors of ``question`` (see :func:`question_anchors`) that ``evidence`` does not hold.
+
+    Most questions hold no number, so with ``numbers_only`` the evidence is not even read.
+    """
+    anchors = [a for a in question_anchors(question) if not numbers_only or any(ch.isdigit() for ch in a)]
+    if not anchors:
+        return []
     have = _vocabulary(evidence)
-    return [anchor for anchor in question_anchors(question) if not anchor_found(anchor, have)]
+    return [anchor for anchor in anchors if not anchor_found(anchor, have)]
 
 
 def source_passages(citations: Sequence[Citation], passages: Sequence[Chunk]) -> list[str]:
