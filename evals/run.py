@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 import re
 import subprocess
 import sys
@@ -16,7 +15,16 @@ from typing import Any
 
 from evals.report import build_report, print_comparison, print_report, write_outputs
 from evals.runner import Result, run_suite, summarize
-from evals.suites import Case, is_realtimeqa, load_jsonl, load_realtimeqa, load_squad, select_half, suite_corpus
+from evals.suites import (
+    Case,
+    is_realtimeqa,
+    load_jsonl,
+    load_realtimeqa,
+    load_squad,
+    sample_cases,
+    select_half,
+    suite_corpus,
+)
 from rag.embed import Embedder
 from rag.index import Index
 from rag.llm import model_fingerprint
@@ -31,14 +39,6 @@ def load_cases(suite: Path, scratch: Path, corpus: Path | None) -> tuple[list[Ca
         folder = scratch / "corpus"
         return load_squad(suite, folder), folder
     return load_jsonl(suite), suite_corpus(suite, scratch / "corpus") or corpus
-
-
-def sample_cases(cases: list[Case], sample: int | None, seed: int) -> list[Case]:
-    """A fixed random subset of ``sample`` cases, in the suite's order."""
-    if sample is None or sample >= len(cases):
-        return cases
-    chosen = set(random.Random(seed).sample(range(len(cases)), sample))
-    return [c for i, c in enumerate(cases) if i in chosen]
 
 
 def withheld_counts(results: Sequence[Result]) -> dict[str, dict[str, int]]:

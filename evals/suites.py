@@ -108,10 +108,15 @@ def load_squad(path: Path, corpus_dir: Path, sample: int | None = None, seed: in
                         category=f"{title} / {'unanswerable' if impossible else 'answerable'}",
                     )
                 )
-    if sample is not None and sample < len(cases):
-        chosen = set(random.Random(seed).sample(range(len(cases)), sample))
-        cases = [c for i, c in enumerate(cases) if i in chosen]
-    return cases
+    return sample_cases(cases, sample, seed)
+
+
+def sample_cases(cases: list[Case], sample: int | None, seed: int) -> list[Case]:
+    """A fixed random subset of ``sample`` cases (the same for the same ``seed``), in the suite's order."""
+    if sample is None or sample >= len(cases):
+        return cases
+    chosen = set(random.Random(seed).sample(range(len(cases)), sample))
+    return [c for i, c in enumerate(cases) if i in chosen]
 
 
 def is_realtimeqa(path: Path) -> bool:

@@ -15,8 +15,8 @@ import json
 import tempfile
 from pathlib import Path
 
-from evals.run import load_cases, sample_cases
-from evals.suites import select_half
+from evals.run import load_cases
+from evals.suites import sample_cases, select_half
 from rag.cite import anchor_evidence, missing_anchors, question_anchors
 from rag.embed import Embedder
 from rag.index import Index
