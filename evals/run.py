@@ -98,6 +98,7 @@ def evaluate_suite(
     out: Path | None = None,
     compare_to: Path | None = None,
     failures: int = 20,
+    use_as_of: bool = True,
 ) -> dict[str, Any]:
     """Run ``suite`` and return its report (also printed, and written to ``out``)."""
     from rich.progress import Progress
@@ -118,7 +119,7 @@ def evaluate_suite(
         began = time.perf_counter()
         with Progress(transient=True) as bar:
             task = bar.add_task(f"Evaluating {suite.name}", total=len(cases))
-            results = run_suite(assistant, cases, progress=lambda n: bar.update(task, completed=n))
+            results = run_suite(assistant, cases, progress=lambda n: bar.update(task, completed=n), use_as_of=use_as_of)
         run = {
             "llm": settings.llm,
             "model": model_fingerprint(settings),
@@ -128,6 +129,10 @@ def evaluate_suite(
             "top_k": settings.top_k,
             "context_chars": settings.context_chars,
             "half": half,
+            "as_of": "per case" if use_as_of else "ignored",
+            "recency_weight": settings.recency_weight,
+            "unmarked_recency_weight": settings.unmarked_recency_weight,
+            "period_weight": settings.period_weight,
             "sample": sample,
             "seed": seed,
             "started": started,

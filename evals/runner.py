@@ -6,10 +6,12 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from evals.suites import Case
 from rag.metrics import percentile, refusal_auc, score_reply
+from rag.types import Filters
 
 
 @dataclass
@@ -28,15 +30,24 @@ class Result:
         return not s["correct"] or (not s["unanswerable"] and not s["abstained"] and not s["citation_supported"])
 
 
-def run_suite(assistant: Any, cases: Sequence[Case], progress: Callable[[int], None] | None = None) -> list[Result]:
-    """Ask every case in order; conversations carry their own history."""
+def run_suite(
+    assistant: Any,
+    cases: Sequence[Case],
+    progress: Callable[[int], None] | None = None,
+    use_as_of: bool = True,
+) -> list[Result]:
+    """Ask every case in order; conversations carry their own history.
+
+    A case's ``as_of`` date is passed on, unless ``use_as_of`` is false (to measure what it adds).
+    """
     results = []
     for i, case in enumerate(cases):
         questions = case.turns or [case.question]
         history: list[tuple[str, str]] = []
         turns, reply = [], None
+        filters = Filters(as_of=date.fromisoformat(case.as_of)) if use_as_of and case.as_of else Filters()
         for question in questions:
-            reply = assistant.ask(question, history)
+            reply = assistant.ask(question, history, filters)
             history.append((reply.question, reply.answer))
             turns.append(reply.to_dict())
         assert reply is not None

@@ -25,6 +25,10 @@ class Case:
     support: str = ""
     category: str = ""
     evidence: list[str] = field(default_factory=list)
+    as_of: str = ""
+    """The date the question is asked at (ISO), when the suite gives one."""
+    must_not: list[str] = field(default_factory=list)
+    """Words a correct answer never holds: another date's answer, say."""
 
     @property
     def half(self) -> str:
@@ -144,6 +148,7 @@ def load_realtimeqa(folder: Path) -> list[Case]:
                 unanswerable=unanswerable,
                 category=raw.get("type", ""),
                 evidence=[str(d) for d in raw.get("evidence_doc_ids", [])],
+                as_of=str(raw.get("question_date", "")).replace("/", "-"),
             )
         )
     return cases
@@ -154,8 +159,9 @@ def suite_corpus(path: Path, folder: Path) -> Path | None:
 
     The line ``{"corpus": {"csv": PATH, "rows": [..]}}`` names rows of a news CSV (a path
     relative to the suite file, with a ``text`` column and optional ``url``), so a suite over
-    published articles holds only row numbers, never the articles themselves. ``None`` when
-    the suite has no such line.
+    published articles holds only row numbers, never the articles themselves. A line
+    ``{"corpus": {"folder": PATH}}`` names a folder of articles written for the suite, used
+    where it is. ``None`` when the suite has no such line.
     """
     import csv
 
@@ -169,6 +175,8 @@ def suite_corpus(path: Path, folder: Path) -> Path | None:
     )
     if spec is None:
         return None
+    if "folder" in spec:
+        return (path.parent / spec["folder"]).resolve()
     source = (path.parent / spec["csv"]).resolve()
     wanted = set(spec["rows"])
     folder.mkdir(parents=True, exist_ok=True)

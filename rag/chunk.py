@@ -87,6 +87,7 @@ def chunk(article: Article, chunk_size: int = 600, chunk_overlap: int = 100, off
                 date=article.date,
                 source=article.source,
                 content_hash=article.content_hash,
+                date_source=article.date_source,
             )
         )
     return chunks

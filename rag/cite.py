@@ -319,6 +319,7 @@ def to_citation(n: int, chunk: Chunk) -> Citation:
         text=chunk.text,
         start=chunk.start,
         end=chunk.end,
+        date_source=chunk.date_source,
     )
 
 

@@ -96,17 +96,24 @@ def find_title(lines: list[str]) -> str:
 
 def clean(article: Article) -> Article:
     """Return the article with clean text, title and date; the offsets of chunks refer to this text."""
-    text, title, when = article.text, article.title, article.date
+    text, title, when, found_by = article.text, article.title, article.date, article.date_source
     if article.source.lower().endswith(HTML_SUFFIXES):
         text, html_title, html_date = extract_html(text)
-        title, when = title or html_title, when or html_date
+        title = title or html_title
+        if not when and html_date:
+            when, found_by = html_date, "html"
     lines = [line for line in normalise(text).split("\n") if not is_boilerplate(line)]
     text = normalise("\n".join(lines))
     paragraphs = [line for line in text.split("\n") if line]
     title = title or find_title(paragraphs)
     if title.startswith("#"):
         title = title.lstrip("# ").strip()
-    when = parse_date(when) or parse_date("\n".join(paragraphs[:DATE_SEARCH_LINES]))
+    given = parse_date(when)
+    if given:
+        when = given
+    else:
+        when = parse_date("\n".join(paragraphs[:DATE_SEARCH_LINES]))
+        found_by = "text" if when else ""
     if not title:
         title = paragraphs[0][:80].rsplit(" ", 1)[0] + "…" if paragraphs else ""
-    return dataclasses.replace(article, text=text, title=title, date=when)
+    return dataclasses.replace(article, text=text, title=title, date=when, date_source=found_by)

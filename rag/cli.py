@@ -15,8 +15,9 @@ from typing import Any, TextIO
 
 import click
 
-from rag.errors import RagError
+from rag.errors import RagError, UserError
 from rag.settings import Settings
+from rag.types import Filters
 
 log = logging.getLogger("rag")
 
@@ -80,16 +81,43 @@ def ingest(settings: Settings, paths: tuple[Path, ...], prune: bool, no_progress
     click.echo(f"{summary.line()}; {index.count()} chunks in the index.")
 
 
+def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--as-of``, ``--since``, ``--until`` and ``--source``, passed on as one ``filters`` argument."""
+    options = [
+        click.option("--as-of", "as_of", metavar="DATE", help="Answer as of this date: later articles are not used."),
+        click.option("--since", metavar="DATE", help="Only articles dated on or after this date."),
+        click.option("--until", metavar="DATE", help="Only articles dated on or before this date."),
+        click.option("--source", metavar="PATTERN", help="Only articles from this folder, file pattern or site."),
+    ]
+
+    @functools.wraps(command)
+    def with_filters(
+        *args: Any, as_of: str | None, since: str | None, until: str | None, source: str | None, **kwargs: Any
+    ) -> Any:
+        from rag.timeframe import build_filters
+
+        try:
+            filters = build_filters(as_of, since, until, source)
+        except RagError as exc:
+            raise click.ClickException(str(exc)) from exc
+        return command(*args, filters=filters, **kwargs)
+
+    for option in reversed(options):
+        with_filters = option(with_filters)
+    return with_filters
+
+
 @cli.command()
 @click.argument("question", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option(
     "--jsonl",
     type=click.File("r", encoding="utf-8"),
-    help="Answer each JSON line of FILE (- for stdin).",
+    help="Answer each JSON line of FILE (- for stdin); a line may set its own as_of, since, until, source.",
 )
+@filter_options
 @common_options
-def ask(settings: Settings, question: str | None, as_json: bool, jsonl: TextIO | None) -> None:
+def ask(settings: Settings, question: str | None, as_json: bool, jsonl: TextIO | None, filters: Filters) -> None:
     """Answer QUESTION from the indexed articles, citing the passages used."""
     from rag.pipeline import Assistant
 
@@ -97,11 +125,11 @@ def ask(settings: Settings, question: str | None, as_json: bool, jsonl: TextIO |
         raise click.UsageError('Give a QUESTION or --jsonl FILE, e.g. rag ask "Which militias were struck?"')
     assistant = Assistant(settings)
     if jsonl is not None:
-        for line in answer_jsonl(assistant, jsonl):
+        for line in answer_jsonl(assistant, jsonl, filters):
             click.echo(json.dumps(line, ensure_ascii=False))
             sys.stdout.flush()
         return
-    reply = assistant.ask(question or "")
+    reply = assistant.ask(question or "", filters=filters)
     if as_json:
         click.echo(json.dumps(reply.to_dict(), ensure_ascii=False))
         return
@@ -125,8 +153,9 @@ def setup(settings: Settings) -> None:
 
 
 @cli.command()
+@filter_options
 @common_options
-def chat(settings: Settings) -> None:
+def chat(settings: Settings, filters: Filters) -> None:
     """Ask questions in the terminal; follow-ups understand the conversation so far."""
     from rag.pipeline import Assistant
 
@@ -144,7 +173,7 @@ def chat(settings: Settings) -> None:
             if interactive:
                 break
             continue
-        reply = assistant.ask(question, history)
+        reply = assistant.ask(question, history, filters)
         print_reply(reply)
         history.append((reply.question, reply.answer))
 
@@ -219,6 +248,11 @@ def serve(settings: Settings, host: str, port: int, auth: str | None) -> None:
     help="Keep the suite's own index here and reuse it next time (ingest skips unchanged articles).",
 )
 @click.option("--baseline", is_flag=True, help="Also run the plain LangChain RAG recipe on the same cases.")
+@click.option(
+    "--ignore-as-of",
+    is_flag=True,
+    help="Ask every case now (the newest article's date) instead of at the case's as_of date.",
+)
 @click.option("--min-f1", type=float, help="Exit non-zero if SQuAD F1 (0-100) is lower.")
 @click.option("--min-accuracy", type=float, help="Exit non-zero if answer accuracy (0-100) is lower.")
 @click.option("--min-refusal", type=float, help="Exit non-zero if refusal recall (0-100) is lower.")
@@ -235,6 +269,7 @@ def evaluate(
     compare_to: Path | None,
     suite_index: Path | None,
     baseline: bool,
+    ignore_as_of: bool,
     min_f1: float | None,
     min_accuracy: float | None,
     min_refusal: float | None,
@@ -263,6 +298,7 @@ def evaluate(
         out=out,
         compare_to=compare_to,
         failures=failures,
+        use_as_of=not ignore_as_of,
     )
     metrics = report["metrics"]
     gates = [
@@ -278,8 +314,13 @@ def evaluate(
         raise click.ClickException("below threshold: " + "; ".join(missed))
 
 
-def answer_jsonl(assistant: Any, lines: Iterable[str]) -> Iterator[dict[str, Any]]:
-    """One output object per input line, in order; a conversation carries its own history."""
+def answer_jsonl(assistant: Any, lines: Iterable[str], filters: Filters = Filters()) -> Iterator[dict[str, Any]]:
+    """One output object per input line, in order; a conversation carries its own history.
+
+    A line's own ``as_of``, ``since``, ``until`` and ``source`` replace those of ``filters``.
+    """
+    from rag.timeframe import build_filters
+
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -290,17 +331,25 @@ def answer_jsonl(assistant: Any, lines: Iterable[str]) -> Iterator[dict[str, Any
         except ValueError as exc:
             yield {"id": None, "line": number, "error": f"bad JSON on line {number}: {exc}"}
             continue
+        try:
+            line_filters = build_filters(
+                *(item.get(key) or getattr(filters, key) for key in ("as_of", "since", "until")),
+                item.get("source") or filters.source,
+            )
+        except UserError as exc:
+            yield {"id": item.get("id"), "line": number, "error": str(exc)}
+            continue
         if isinstance(item.get("turns"), list):
             history: list[tuple[str, str]] = []
             turns = []
             for question in item["turns"]:
-                reply = assistant.ask(str(question), history)
+                reply = assistant.ask(str(question), history, line_filters)
                 history.append((reply.question, reply.answer))
                 turns.append(reply.to_dict())
             last = turns[-1] if turns else {"question": "", "answer": "", "citations": []}
             yield {"id": item.get("id"), **last, "turns": turns}
         else:
-            yield {"id": item.get("id"), **assistant.ask(str(item.get("question", ""))).to_dict()}
+            yield {"id": item.get("id"), **assistant.ask(str(item.get("question", "")), filters=line_filters).to_dict()}
 
 
 def print_reply(reply: Any) -> None:

@@ -44,10 +44,19 @@ class Sentence:
     score: float
 
 
-def rank_sentences(question: str, passages: Sequence[Chunk], embedder: Embedder) -> list[Sentence]:
+def rank_sentences(
+    question: str,
+    passages: Sequence[Chunk],
+    embedder: Embedder,
+    timeliness: Sequence[float] = (),
+    time_weight: float = 0.0,
+) -> list[Sentence]:
     """All sentences of ``passages``, best first: cosine similarity plus shared content words.
 
     A question asking "how many" or "when" also favours sentences that hold a number or a date.
+    ``timeliness`` (one factor per passage, from ``rag.retrieve.time_boost``) lowers sentences
+    of articles from the wrong time by ``time_weight`` times their shortfall from the best:
+    asked how things stand now, last year's sentence loses to this year's nearly equal one.
     """
     spans = [
         (i, start, end, chunk.text[start:end])
@@ -63,6 +72,9 @@ def rank_sentences(question: str, passages: Sequence[Chunk], embedder: Embedder)
     scores = similarity + LEXICAL_WEIGHT * overlap
     if ASKS_FOR_NUMBER.search(question):
         scores += NUMBER_WEIGHT * np.array([bool(HAS_NUMBER.search(text)) for *_, text in spans])
+    if time_weight and len(timeliness) == len(passages):
+        best = max(timeliness)
+        scores -= time_weight * np.array([1.0 - timeliness[i] / best for i, *_ in spans])
     ranked = sorted(range(len(spans)), key=lambda i: -scores[i])
     return [Sentence(*spans[i], score=float(scores[i])) for i in ranked]
 
@@ -121,3 +133,13 @@ def with_headlines(question: str, excerpts: Sequence[Chunk]) -> list[Chunk]:
     if not ASKS_FOR_HEADLINE.search(question):
         return list(excerpts)
     return [dataclasses.replace(c, text=f"Headline: {c.title}\n{c.text}") if c.title else c for c in excerpts]
+
+
+def newest_first(excerpts: Sequence[Chunk]) -> list[Chunk]:
+    """Excerpts of newer articles first (undated ones last), otherwise in the order given.
+
+    For a question about how things stand, a small model tends to answer from the first
+    excerpt that fits; when several articles tell the story at different times, that should
+    be the newest one.
+    """
+    return sorted(excerpts, key=lambda c: c.date or "", reverse=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import logging
@@ -10,6 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import date
 from functools import wraps
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -25,12 +27,13 @@ from rag.embed import ChromaEmbeddingFunction, Embedder
 from rag.errors import EmbeddingMismatchError, IndexBusyError, IndexMissingError, IndexUnavailableError, UserError
 from rag.load import Skipped, load, source_name
 from rag.settings import Settings
-from rag.types import Article, Chunk
+from rag.timeframe import day_number, from_day_number
+from rag.types import Article, Chunk, Filters
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(max(logging.getLogger().getEffectiveLevel(), logging.INFO))
 
-CHUNK_FIELDS = ("doc_id", "start", "end", "title", "date", "source", "content_hash")
+CHUNK_FIELDS = ("doc_id", "start", "end", "title", "date", "source", "content_hash", "date_source")
 FLUSH_CHUNKS = 256
 PART_SEPARATOR = "\n\n"
 P = ParamSpec("P")
@@ -80,20 +83,28 @@ def fingerprint(ids: Iterable[str]) -> str:
 
 
 class BM25Store:
-    """A bm25s index over every chunk in the collection, persisted beside the Chroma data."""
+    """A bm25s index over every chunk in the collection, persisted beside the Chroma data.
+
+    Beside each chunk id it keeps the article's day (``YYYYMMDD``, 0 when undated, -1 when
+    stored before days were recorded) and source, so that date and source filters apply to
+    the lexical side exactly as Chroma's ``where`` does to the dense side.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.ids: list[str] = []
+        self.days = np.zeros(0, dtype=np.int64)
+        self.sources: list[str] = []
         self.fingerprint = ""
         self.retriever: Any = None
         self.loaded = False
 
     def load(self) -> bool:
-        """Load the saved index; False if missing or unreadable."""
+        """Load the saved index; False if missing, unreadable or saved without days and sources."""
         try:
             meta = json.loads((self.folder / "ids.json").read_text())
             self.ids, self.fingerprint = meta["ids"], meta["fingerprint"]
+            self.days, self.sources = np.asarray(meta["days"], dtype=np.int64), meta["sources"]
             self.retriever = bm25s.BM25.load(str(self.folder / "bm25")) if self.ids else None
             self.loaded = True
             return True
@@ -102,9 +113,10 @@ class BM25Store:
             self.loaded = False
             return False
 
-    def build(self, ids: list[str], texts: list[str]) -> None:
+    def build(self, ids: list[str], texts: list[str], days: list[int], sources: list[str]) -> None:
         """Index ``texts`` from scratch and save; a crash mid-save leaves the old files usable."""
         self.ids, self.fingerprint = list(ids), fingerprint(ids)
+        self.days, self.sources = np.asarray(days, dtype=np.int64), list(sources)
         self.retriever = None
         staging = self.folder.with_name(self.folder.name + ".new")
         shutil.rmtree(staging, ignore_errors=True)
@@ -113,13 +125,17 @@ class BM25Store:
             self.retriever = bm25s.BM25()
             self.retriever.index(tokenize_for_bm25(texts), show_progress=False)
             self.retriever.save(str(staging / "bm25"))
-        (staging / "ids.json").write_text(json.dumps({"ids": self.ids, "fingerprint": self.fingerprint}))
+        meta = {"ids": self.ids, "fingerprint": self.fingerprint, "days": self.days.tolist(), "sources": self.sources}
+        (staging / "ids.json").write_text(json.dumps(meta))
         shutil.rmtree(self.folder, ignore_errors=True)
         staging.rename(self.folder)
         self.loaded = True
 
-    def search(self, query: str, k: int) -> list[tuple[str, float]]:
-        """Chunk ids and BM25 scores of the best ``k`` matches (positive scores only)."""
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """Chunk ids and BM25 scores of the best ``k`` matches (positive scores only).
+
+        ``allowed`` is a boolean mask over the stored chunks: only those may be returned.
+        """
         if self.retriever is None or not self.ids:
             return []
         tokens = tokenize_for_bm25([query])
@@ -128,7 +144,8 @@ class BM25Store:
         known = [t for t in tokens[0] if t in self.retriever.vocab_dict]
         if not known:
             return []
-        rows, scores = self.retriever.retrieve([known], k=min(k, len(self.ids)), show_progress=False)
+        mask = None if allowed is None else allowed.astype(np.float32)
+        rows, scores = self.retriever.retrieve([known], k=min(k, len(self.ids)), show_progress=False, weight_mask=mask)
         return [(self.ids[int(row)], float(score)) for row, score in zip(rows[0], scores[0], strict=True) if score > 0]
 
 
@@ -240,16 +257,100 @@ class Index:
 
     @reaching_chroma
     def rebuild_bm25(self) -> None:
-        """Re-create the BM25 index from every chunk text stored in Chroma."""
-        ids, texts = [], []
-        for record in self.all_records(include=("documents",)):
+        """Re-create the BM25 index from every chunk text (and its day and source) stored in Chroma."""
+        ids, texts, days, sources = [], [], [], []
+        for record in self.all_records(include=("documents", "metadatas")):
             ids.append(record["id"])
             texts.append(record["document"] or "")
-        self.bm25.build(ids, texts)
+            days.append(int(record["metadata"].get("day", -1)))
+            sources.append(str(record["metadata"].get("source", "")))
+        self.bm25.build(ids, texts, days, sources)
+        if ids and int(self.bm25.days.min()) < 0:
+            log.warning(
+                "The index at %s was built before article dates were stored for filtering; date filters "
+                "and as-of dates are ignored until you run `rag ingest` again.",
+                self.settings.chroma_host or self.folder,
+            )
+
+    @property
+    def dated(self) -> bool:
+        """True when every stored chunk carries its article's day, so date filters can apply."""
+        return not len(self.bm25.days) or int(self.bm25.days.min()) >= 0
+
+    def newest_day(self) -> date | None:
+        """The date of the newest dated article: what "now" means when no as-of date is given."""
+        self.ensure_bm25()
+        return from_day_number(int(self.bm25.days.max())) if len(self.bm25.days) else None
+
+    def matching_sources(self, pattern: str) -> list[str]:
+        """The stored sources that ``pattern`` names.
+
+        A glob (``*.html``, ``cnn/2023-*``) matches the end of a source's path; other text is
+        a folder, file name or site that occurs in it.
+        """
+        self.ensure_bm25()
+        wanted = pattern.strip().lower()
+        glob = any(ch in wanted for ch in "*?[")
+
+        def matches(source: str) -> bool:
+            if not glob:
+                return wanted in source
+            return fnmatch.fnmatch(source, wanted) or fnmatch.fnmatch(source, "*/" + wanted)
+
+        return sorted(source for source in set(self.bm25.sources) if matches(source.lower()))
+
+    def where(self, filters: Filters) -> dict[str, Any] | None:
+        """The Chroma ``where`` clause for ``filters`` (``None`` when nothing is filtered).
+
+        Undated articles have day 0, so ``as_of`` never excludes them; ``since`` does.
+        """
+        conditions: list[dict[str, Any]] = []
+        if self.dated:
+            first, last = self._day_range(filters)
+            if last is not None:
+                conditions.append({"day": {"$lte": last}})
+            if first is not None:
+                conditions.append({"day": {"$gte": first}})
+        if filters.source:
+            conditions.append({"source": {"$in": self.matching_sources(filters.source) or [""]}})
+        if not conditions:
+            return None
+        return conditions[0] if len(conditions) == 1 else {"$and": conditions}
+
+    @staticmethod
+    def _day_range(filters: Filters) -> tuple[int | None, int | None]:
+        """The first and last allowed ``day`` numbers (``None``: unbounded).
+
+        ``as_of`` bounds only the last day, so undated articles (day 0) stay; a ``since`` or
+        ``until`` range asks for dated articles, so it starts at day 1 at the earliest.
+        """
+        last = min((d for d in (filters.as_of, filters.until) if d), default=None)
+        first = filters.since or (date.min if filters.until else None)
+        return (
+            None if first is None else max(1, day_number(first.isoformat())),
+            None if last is None else day_number(last.isoformat()),
+        )
+
+    def allowed(self, filters: Filters) -> np.ndarray | None:
+        """The same filter as :meth:`where`, as a mask over the BM25 chunks (``None``: all)."""
+        self.ensure_bm25()
+        mask = np.ones(len(self.bm25.ids), dtype=bool)
+        if self.dated:
+            first, last = self._day_range(filters)
+            if last is not None:
+                mask &= self.bm25.days <= last
+            if first is not None:
+                mask &= self.bm25.days >= first
+        if filters.source:
+            wanted = set(self.matching_sources(filters.source))
+            mask &= np.fromiter((s in wanted for s in self.bm25.sources), dtype=bool, count=len(self.bm25.sources))
+        return None if mask.all() else mask
 
     @reaching_chroma
-    def dense_search(self, query_embedding: np.ndarray, k: int) -> list[tuple[str, float]]:
-        """Chunk ids and cosine similarities of the ``k`` nearest chunks."""
+    def dense_search(
+        self, query_embedding: np.ndarray, k: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, float]]:
+        """Chunk ids and cosine similarities of the ``k`` nearest chunks (that match ``where``)."""
         total = self.count()
         if total == 0:
             return []
@@ -257,6 +358,7 @@ class Index:
             query_embeddings=[query_embedding.tolist()],
             n_results=min(k, total),
             include=["distances"],
+            where=where,
         )
         return [(cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], got["distances"][0], strict=True)]
 
@@ -284,13 +386,13 @@ class Index:
 
     @reaching_chroma
     def documents(self) -> list[dict[str, Any]]:
-        """One row per indexed article: doc_id, title, date, source, passages."""
+        """One row per indexed article: doc_id, title, date, how the date was found, source, passages."""
         docs: dict[str, dict[str, Any]] = {}
         for record in self.all_records():
             meta = record["metadata"]
             row = docs.setdefault(
                 meta["doc_id"],
-                {k: meta.get(k, "") for k in ("doc_id", "title", "date", "source")} | {"passages": 0},
+                {k: meta.get(k, "") for k in ("doc_id", "title", "date", "date_source", "source")} | {"passages": 0},
             )
             row["passages"] += 1
         return sorted(docs.values(), key=lambda r: (r["date"], r["title"]), reverse=True)
@@ -331,6 +433,7 @@ class Index:
             seen: set[str] = set()
             pending: list[tuple[Chunk, int]] = []
             stale_ids: list[str] = []
+            undated_ids: list[str] = []
             document: _DocumentInProgress | None = None
             items = load(
                 paths,
@@ -351,6 +454,8 @@ class Index:
                     seen.add(item.doc_id)
                     old = stored.get(item.doc_id)
                     if old and old["hash"] == item.content_hash and old["complete"]:
+                        if not old["dated"]:
+                            undated_ids.extend(old["ids"])
                         summary.unchanged += 1
                         document = None
                         bar.update()
@@ -385,8 +490,9 @@ class Index:
                         stale_ids.extend(info["ids"])
                         summary.removed += 1
             self._delete(stale_ids)
+            self._add_days(undated_ids)
             self.bm25.loaded = False
-            if summary.chunks_written or stale_ids:
+            if summary.chunks_written or stale_ids or undated_ids:
                 self.rebuild_bm25()
             else:
                 self.ensure_bm25()
@@ -426,6 +532,14 @@ class Index:
             )
         return len(pending)
 
+    def _add_days(self, ids: list[str]) -> None:
+        """Give chunks stored before days were recorded their ``day``, without embedding them again."""
+        batch = self.client.get_max_batch_size()
+        for i in range(0, len(ids), batch):
+            got = self.collection.get(ids=ids[i : i + batch], include=["metadatas"])
+            metadatas = [meta | {"day": day_number(str(meta.get("date", "")))} for meta in got["metadatas"]]
+            self.collection.update(ids=got["ids"], metadatas=metadatas)
+
     def _delete(self, ids: list[str]) -> None:
         batch = self.client.get_max_batch_size()
         for i in range(0, len(ids), batch):
@@ -450,6 +564,7 @@ class Index:
                 },
             )
             info["ids"].append(record["id"])
+            info["dated"] = info.get("dated", True) and "day" in meta
             info["hashes"].add(meta["content_hash"])
             info["expected"] = max(info["expected"], int(meta.get("n_chunks", 0)))
         for info in docs.values():

@@ -76,7 +76,8 @@ def score_reply(case: dict, reply: dict, retrieved: Sequence[str] = ()) -> dict:
     """Per-question scores of one reply against one suite case (a dict of our JSONL format).
 
     ``correct`` means: an answerable case is answered, cited, and its ``must`` / ``must_any``
-    (or, lacking those, a gold answer) appear in the answer; an unanswerable case is refused.
+    (or, lacking those, a gold answer) appear in the answer and none of its ``must_not`` do;
+    an unanswerable case is refused.
     """
     golds = [g for g in case.get("answers", []) if g]
     unanswerable = bool(case.get("unanswerable"))
@@ -90,6 +91,7 @@ def score_reply(case: dict, reply: dict, retrieved: Sequence[str] = ()) -> dict:
         )
     else:
         content_ok = any(contains(answer, g) for g in golds)
+    content_ok = content_ok and not any(contains(answer, m) for m in case.get("must_not", []))
     evidence = [case["support"]] if case.get("support") else golds
     supported = any(contains(c.get("text", ""), e) for c in citations for e in evidence)
     short = "" if abstained else reply.get("short_answer", "")

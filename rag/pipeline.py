@@ -24,20 +24,39 @@ from rag.cite import CitedAnswer, anchor_evidence, missing_numbers, strip_marker
 from rag.condense import condense
 from rag.embed import Embedder
 from rag.errors import RagError
-from rag.focus import Sentence, excerpt, rank_sentences, select_excerpts, with_headlines
+from rag.focus import Sentence, excerpt, newest_first, rank_sentences, select_excerpts, with_headlines
 from rag.index import Index
 from rag.llm import backend_failure, llama_controls, load_chat_model
-from rag.retrieve import HybridRetriever, document_to_hit
+from rag.retrieve import HybridRetriever, TimeWeights, document_to_hit, time_boost
 from rag.settings import Settings
-from rag.types import Chunk, Reply
+from rag.timeframe import TimeFrame, long_date, question_frame
+from rag.types import Chunk, Filters, Reply
 
 History = Sequence[tuple[str, str]]
 EMPTY_QUESTION_REPLY = "Please type a question about the news articles, for example: “Which militias were struck?”"
 
 
-def refusal_text(question: str) -> str:
-    """The plain 'not in the articles' reply."""
+def refusal_text(question: str, notes: Sequence[str] = ()) -> str:
+    """The plain 'not in the articles' reply, or why no article could be searched."""
+    unmatched = next((note for note in notes if note.startswith(NO_MATCH)), "")
+    if unmatched:
+        return f"{unmatched} Widen the dates or the source and ask again."
     return f"The articles don't say. None of the passages I found answers “{question}”."
+
+
+NO_MATCH = "No article matches the filters"
+
+
+def dated_answer(cited: CitedAnswer, frame: TimeFrame) -> str:
+    """The answer, opened with its article's date when the question asks how things stand.
+
+    "Who leads the party?" has a different answer each year, so the reader is told when it
+    held: "As of June 28, 2021: ...". The newest cited article gives the date.
+    """
+    dates = sorted((c.date for c in cited.citations if c.date), reverse=True)
+    if not frame.about_present or not dates:
+        return cited.answer
+    return f"As of {long_date(dates[0])}: {cited.answer}"
 
 
 GATES = {
@@ -90,6 +109,8 @@ class Turn:
 
     question: str
     history: History = ()
+    filters: Filters = Filters()
+    frame: TimeFrame = TimeFrame()
     standalone: str = ""
     passages: list[Chunk] = field(default_factory=list)
     sentences: list[Sentence] = field(default_factory=list)
@@ -123,6 +144,12 @@ class Assistant:
             top_k=settings.top_k,
             candidate_k=settings.candidate_k,
             rrf_k=settings.rrf_k,
+            weights=TimeWeights(
+                recency=settings.recency_weight,
+                unmarked_recency=settings.unmarked_recency_weight,
+                half_life_days=settings.recency_half_life_days,
+                period=settings.period_weight,
+            ),
         )
 
     @cached_property
@@ -145,25 +172,26 @@ class Assistant:
         """Answer one question so the model and the prompt's fixed prefix are loaded and cached."""
         self.ask("What happened?")
 
-    def ask(self, question: str, history: History = ()) -> Reply:
+    def ask(self, question: str, history: History = (), filters: Filters = Filters()) -> Reply:
         """Answer one question, with earlier ``(user, assistant)`` turns as context.
 
+        ``filters`` limit the articles it may use (an as-of date, a date range, a source).
         ``timings["queue_s"]`` is how long it waited for questions asked before it.
         """
         waiting = time.perf_counter()
         with self._model_guard():
             queue_s = time.perf_counter() - waiting
-            reply = self.chain.invoke({"question": question, "history": list(history)})
+            reply = self.chain.invoke({"question": question, "history": list(history), "filters": filters})
         reply.timings["queue_s"] = queue_s
         return reply
 
-    def stream(self, question: str, history: History = ()) -> Iterator[str | Reply]:
+    def stream(self, question: str, history: History = (), filters: Filters = Filters()) -> Iterator[str | Reply]:
         """Yield pieces of answer text as they are generated, then the final :class:`Reply`.
 
         The streamed text is the model's draft; the :class:`Reply` carries the verified answer,
         which may differ (markers renumbered, or a refusal if no passage supports the draft).
         """
-        turn = self._start({"question": question, "history": list(history)})
+        turn = self._start({"question": question, "history": list(history), "filters": filters})
         if isinstance(turn, Reply):
             yield turn
             return
@@ -199,7 +227,7 @@ class Assistant:
         if answering.INSTRUCTIONS.search(question):
             return Reply(question=question, answer=refusal_text(question), abstained=True, notes=notes)
         history = [(str(u), str(a)) for u, a in inputs.get("history") or []]
-        return Turn(question=question, history=history, notes=notes)
+        return Turn(question=question, history=history, filters=inputs.get("filters") or Filters(), notes=notes)
 
     def _condense(self, turn: Turn | Reply) -> Turn | Reply:
         if isinstance(turn, Reply):
@@ -214,12 +242,22 @@ class Assistant:
         if isinstance(turn, Reply):
             return turn
         began = time.perf_counter()
-        turn.passages = [document_to_hit(d).chunk for d in self.retriever.invoke(turn.standalone)]
-        ranked = rank_sentences(turn.standalone, turn.passages, self.embedder)
+        turn.frame = question_frame(turn.standalone, turn.filters.as_of, now=self.index.newest_day())
+        found = self.retriever.invoke(turn.standalone, filters=turn.filters, frame=turn.frame)
+        turn.passages = [document_to_hit(d).chunk for d in found]
+        allowed = self.index.allowed(turn.filters) if not turn.passages else None
+        if allowed is not None and not allowed.any():
+            turn.notes.append(f"{NO_MATCH} ({turn.filters.describe()}).")
+        timeliness = [time_boost(chunk, turn.frame, self.retriever.weights) for chunk in turn.passages]
+        ranked = rank_sentences(
+            turn.standalone, turn.passages, self.embedder, timeliness, self.settings.sentence_time_weight
+        )
         turn.sentences = [s for s in ranked if not answering.INSTRUCTIONS.search(s.text)]
         turn.excerpts = with_headlines(
             turn.standalone, select_excerpts(turn.sentences, turn.passages, self.settings.context_chars)
         )
+        if turn.frame.about_present and not turn.frame.named:
+            turn.excerpts = newest_first(turn.excerpts)
         turn.timings["retrieve_s"] = time.perf_counter() - began
         return turn
 
@@ -265,7 +303,7 @@ class Assistant:
         turn.timings["total_s"] = time.perf_counter() - turn.started
         reply = Reply(
             question=turn.question,
-            answer=cited.answer if cited.supported else refusal_text(turn.question),
+            answer=dated_answer(cited, turn.frame) if cited.supported else refusal_text(turn.question, turn.notes),
             short_answer=short if cited.supported else "",
             abstained=not cited.supported,
             citations=cited.citations,
@@ -276,6 +314,7 @@ class Assistant:
             retrieved=turn.passages,
             p_refusal=turn.p_refusal,
             withheld_by="" if cited.supported else turn.withheld_by,
+            as_of=turn.frame.asked_on.isoformat() if turn.frame.asked_on else "",
         )
         return reply
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -11,8 +12,9 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from rag.index import Index
-from rag.types import Chunk
+from rag.index import CHUNK_FIELDS, Index
+from rag.timeframe import TimeFrame, day_number, from_day_number
+from rag.types import Chunk, Filters
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60) -> list[tuple[str, float]]:
@@ -37,18 +39,67 @@ class Hit:
     bm25: float
 
 
-def hybrid_search(index: Index, query: str, top_k: int, candidate_k: int, rrf_k: int) -> list[Hit]:
-    """The ``top_k`` chunks for ``query`` by fused dense and BM25 rank."""
+@dataclass(frozen=True)
+class TimeWeights:
+    """How much an article's date moves it up the fused ranking (0: not at all).
+
+    ``recency`` multiplies the score of an article published on the question's as-of date by
+    ``1 + recency``, halving every ``half_life_days`` before it, for questions about the
+    present ("currently", "this week"); ``unmarked_recency`` does the same for questions that
+    name no time at all. ``period`` multiplies by ``1 + period`` an article dated in the period
+    a question names ("in 2021", "last month"), or that mentions a year it names.
+    """
+
+    recency: float = 0.0
+    unmarked_recency: float = 0.0
+    half_life_days: float = 30.0
+    period: float = 0.0
+    period_slack_days: int = 7
+
+
+def time_boost(chunk: Chunk, frame: TimeFrame, weights: TimeWeights) -> float:
+    """The factor by which ``chunk``'s date raises its score for a question in ``frame``."""
+    day = from_day_number(day_number(chunk.date))
+    boost = 1.0
+    if frame.start is not None and frame.end is not None:
+        in_period = day is not None and frame.start <= day <= frame.end + timedelta(days=weights.period_slack_days)
+        if in_period or any(year in chunk.text for year in frame.named_years):
+            boost += weights.period
+    if frame.named or day is None or frame.asked_on is None:
+        return boost
+    weight = weights.recency if frame.recent else weights.unmarked_recency
+    age_days = max(0, (frame.asked_on - day).days)
+    return boost + weight * 0.5 ** (age_days / weights.half_life_days)
+
+
+def hybrid_search(
+    index: Index,
+    query: str,
+    top_k: int,
+    candidate_k: int,
+    rrf_k: int,
+    *,
+    filters: Filters = Filters(),
+    frame: TimeFrame = TimeFrame(),
+    weights: TimeWeights = TimeWeights(),
+) -> list[Hit]:
+    """The ``top_k`` chunks for ``query`` by fused dense and BM25 rank, weighted by date.
+
+    Only chunks that pass ``filters`` are candidates, on both sides: Chroma applies its
+    ``where`` clause and BM25 the same filter as a mask.
+    """
     index.ensure_bm25()
     embedding = index.embedder.encode([query])[0]
-    dense = index.dense_search(embedding, candidate_k)
-    lexical = index.bm25.search(query, candidate_k)
-    fused = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in lexical]], rrf_k)[:top_k]
-    dense_scores, bm25_scores = dict(dense), dict(lexical)
+    dense = index.dense_search(embedding, candidate_k, index.where(filters))
+    lexical = index.bm25.search(query, candidate_k, index.allowed(filters))
+    fused = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in lexical]], rrf_k)
     chunks = {c.chunk_id: c for c in index.chunks([i for i, _ in fused])}
-    return [
-        Hit(chunks[i], score, dense_scores.get(i, 0.0), bm25_scores.get(i, 0.0)) for i, score in fused if i in chunks
-    ]
+    weighted = sorted(
+        ((i, score * time_boost(chunks[i], frame, weights)) for i, score in fused if i in chunks),
+        key=lambda pair: -pair[1],
+    )[:top_k]
+    dense_scores, bm25_scores = dict(dense), dict(lexical)
+    return [Hit(chunks[i], score, dense_scores.get(i, 0.0), bm25_scores.get(i, 0.0)) for i, score in weighted]
 
 
 def hit_to_document(hit: Hit) -> Document:
@@ -67,7 +118,7 @@ def document_to_hit(document: Document) -> Hit:
     meta = dict(document.metadata)
     scores = {k: float(meta.pop(k, 0.0)) for k in ("score", "dense", "bm25")}
     chunk_id = meta.pop("chunk_id", document.id or "")
-    fields = {k: meta.get(k, "") for k in ("doc_id", "start", "end", "title", "date", "source", "content_hash")}
+    fields = {k: meta.get(k, "") for k in CHUNK_FIELDS}
     return Hit(Chunk(chunk_id=chunk_id, text=document.page_content, **fields), **scores)
 
 
@@ -80,10 +131,21 @@ class HybridRetriever(BaseRetriever):
     top_k: int = 4
     candidate_k: int = 20
     rrf_k: int = 60
+    weights: TimeWeights = TimeWeights()
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
     ) -> list[Document]:
+        """``filters`` (:class:`Filters`) and ``frame`` (:class:`TimeFrame`) may come as keywords."""
         top_k = int(kwargs.get("top_k", self.top_k))
-        hits = hybrid_search(self.index, query, top_k, max(self.candidate_k, top_k), self.rrf_k)
+        hits = hybrid_search(
+            self.index,
+            query,
+            top_k,
+            max(self.candidate_k, top_k),
+            self.rrf_k,
+            filters=kwargs.get("filters") or Filters(),
+            frame=kwargs.get("frame") or TimeFrame(),
+            weights=self.weights,
+        )
         return [hit_to_document(hit) for hit in hits]

@@ -68,6 +68,21 @@ class Settings(BaseSettings):
     context_chars: int = Field(600, description="Characters of best-matching sentences given to the chat model.")
     candidate_k: int = Field(20, description="Candidates each retriever returns before fusion.")
     rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant.")
+    recency_weight: float = Field(
+        1.0,
+        description="How far articles near the as-of date rise for questions about the present "
+        "(“currently”, “this week”): an article of that day scores 1 + this times more.",
+    )
+    unmarked_recency_weight: float = Field(0.5, description="The same rise for questions that name no time at all.")
+    recency_half_life_days: float = Field(30.0, description="Days after which the recency rise halves.")
+    sentence_time_weight: float = Field(
+        1.0,
+        description="How far sentences of articles from the wrong time fall when choosing what the model reads.",
+    )
+    period_weight: float = Field(
+        1.0,
+        description="How far articles dated in a period the question names (“in 2021”, “last month”) rise.",
+    )
     max_question_chars: int = Field(2000, description="Longer questions are truncated.")
     extractive_min_score: float = Field(
         0.35, description="Minimum question-sentence similarity for an extractive answer."

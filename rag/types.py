@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import Any
 
 
@@ -20,6 +21,8 @@ class Article:
     title: str = ""
     date: str = ""
     content_hash: str = ""
+    date_source: str = ""
+    """How ``date`` was found: "html" (the page's metadata), "text" (the dateline), "" (undated)."""
     part: int = 0
     last_part: bool = True
 
@@ -37,12 +40,19 @@ class Chunk:
     date: str = ""
     source: str = ""
     content_hash: str = ""
+    date_source: str = ""
 
     def metadata(self) -> dict[str, Any]:
-        """Metadata stored beside the chunk in Chroma (scalars only)."""
+        """Metadata stored beside the chunk in Chroma (scalars only).
+
+        ``day`` is the date as the integer ``YYYYMMDD`` (0 when undated), which Chroma's
+        ``$lte``/``$gte`` filters compare.
+        """
+        from rag.timeframe import day_number
+
         meta = asdict(self)
         del meta["text"], meta["chunk_id"]
-        return meta
+        return meta | {"day": day_number(self.date)}
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,33 @@ class Citation:
     text: str
     start: int
     end: int
+    date_source: str = ""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which articles a question may use.
+
+    ``as_of``: none published after it (undated articles stay). ``since``/``until``: only
+    articles dated in that range. ``source``: only articles whose source (a path or URL)
+    matches it: a folder, a file pattern such as ``*.html``, or a site.
+    """
+
+    as_of: date | None = None
+    since: date | None = None
+    until: date | None = None
+    source: str = ""
+
+    def describe(self) -> str:
+        """The filters in words, for messages ("since 2021-01-01, from cnn.com")."""
+        parts = [
+            f"{label} {value}"
+            for label, value in (("as of", self.as_of), ("since", self.since), ("until", self.until))
+            if value
+        ]
+        if self.source:
+            parts.append(f"from “{self.source}”")
+        return ", ".join(parts)
 
 
 @dataclass
@@ -76,6 +113,8 @@ class Reply:
     p_refusal: float | None = None
     withheld_by: str = ""
     """The check that withheld the answer, when there was one (see ``rag.pipeline.GATES``)."""
+    as_of: str = ""
+    """The date the question was asked at (ISO): the one given, else the newest article's."""
 
     def to_dict(self) -> dict[str, Any]:
         """The public JSON object; internal fields are left out."""
@@ -89,4 +128,5 @@ class Reply:
             "notes": list(self.notes),
             "p_refusal": None if self.p_refusal is None else round(self.p_refusal, 4),
             "withheld_by": self.withheld_by,
+            "as_of": self.as_of,
         }

@@ -22,6 +22,8 @@ from rag.settings import Settings  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 SEED_CORPUS = ROOT / "corpus"
 SEED_ARTICLE = next(SEED_CORPUS.glob("*.txt"))
+TIME_CORPUS = ROOT / "evals" / "suites" / "time-corpus"
+"""Dated versions of evolving stories, written for the time-sensitive suite."""
 
 
 @pytest.fixture(scope="session")
@@ -58,6 +60,23 @@ def seed_index_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embe
 
 
 @pytest.fixture(scope="session")
+def time_index_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Settings:
+    """One index of the dated stories, plus one undated article, shared by the time tests."""
+    folder = tmp_path_factory.mktemp("time")
+    articles = folder / "articles"
+    shutil.copytree(TIME_CORPUS, articles / "stories")
+    (articles / "undated").mkdir()
+    (articles / "undated" / "kesland-history.txt").write_text(
+        "A short history of Kesland\n\nKesland's border between the northern and southern provinces was "
+        "drawn in 1962. Peacekeepers first arrived after the clashes of 2013.\n",
+        encoding="utf-8",
+    )
+    settings = Settings(index_dir=folder / "index", corpus=articles, llm="extractive")
+    Index(settings, embedder, create=True).ingest([articles])
+    return settings
+
+
+@pytest.fixture(scope="session")
 def local_assistant(seed_index_settings: Settings, embedder: Embedder):
     """The real default stack: packaged Qwen2.5-Coder-1.5B through llama.cpp."""
     from rag.pipeline import Assistant
@@ -73,11 +92,14 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(folder: Path, *options: str) -> tuple[subprocess.Popen, str]:
-    """`rag serve` over a copy of the seed corpus in ``folder``, on a loopback port, once healthy."""
+def start_server(folder: Path, *options: str, articles: Path = SEED_ARTICLE) -> tuple[subprocess.Popen, str]:
+    """`rag serve` over a copy of ``articles`` (a file or folder) in ``folder``, on a loopback port, once healthy."""
     corpus = folder / "corpus"
-    corpus.mkdir()
-    shutil.copy(SEED_ARTICLE, corpus / SEED_ARTICLE.name)
+    if articles.is_dir():
+        shutil.copytree(articles, corpus)
+    else:
+        corpus.mkdir()
+        shutil.copy(articles, corpus / articles.name)
     port = free_port()
     log = folder / "server.log"
     command = [str(Path(sys.executable).parent / "rag"), "serve", "--port", str(port), *options]
@@ -102,6 +124,15 @@ def live_server(tmp_path_factory: pytest.TempPathFactory):
     """`rag serve` on a loopback port with the default local model; it indexes the corpus itself."""
     folder = tmp_path_factory.mktemp("server")
     process, url = start_server(folder)
+    yield {"url": url, "index_dir": folder / "index"}
+    stop_server(process)
+
+
+@pytest.fixture(scope="session")
+def time_server(tmp_path_factory: pytest.TempPathFactory):
+    """`rag serve` over the dated stories of the time-sensitive suite, with the default local model."""
+    folder = tmp_path_factory.mktemp("time-server")
+    process, url = start_server(folder, articles=TIME_CORPUS)
     yield {"url": url, "index_dir": folder / "index"}
     stop_server(process)
 

@@ -52,3 +52,16 @@ def test_malformed_body_is_a_clear_client_error(live_server):
         timeout=30,
     )
     assert response.status_code == 422
+
+
+def test_as_of_and_filters_in_the_request(time_server):
+    url = f"{time_server['url']}/api/ask"
+    question = "How many peacekeepers remain in Kesland?"
+    reply = httpx.post(url, json={"question": question, "as_of": "2023-02-01"}, timeout=900).json()
+    assert reply["as_of"] == "2023-02-01" and not reply["abstained"], reply
+    assert "2,500" in reply["answer"] and reply["answer"].startswith("As of July 8, 2022:")
+    assert all(c["date"] <= "2023-02-01" for c in reply["citations"])
+    none = httpx.post(url, json={"question": question, "source": "no-such-site.example"}, timeout=900).json()
+    assert none["abstained"] and "No article matches the filters" in none["answer"]
+    bad = httpx.post(url, json={"question": question, "until": "next blue moon"}, timeout=900)
+    assert bad.status_code == 400 and "Could not read the end date" in bad.json()["detail"]

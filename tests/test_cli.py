@@ -20,8 +20,9 @@ REPLY_KEYS = {
     "notes",
     "p_refusal",
     "withheld_by",
+    "as_of",
 }
-CITATION_KEYS = {"n", "doc_id", "title", "date", "source", "text", "start", "end"}
+CITATION_KEYS = {"n", "doc_id", "title", "date", "date_source", "source", "text", "start", "end"}
 
 
 def rag(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -111,3 +112,64 @@ def test_jsonl_keeps_order_ids_and_conversations(index_dir):
 def test_unknown_backend_is_a_clear_error(index_dir):
     done = rag("ask", "Q?", "--llm", "nonsense", "--index-dir", index_dir)
     assert done.returncode != 0 and "Unknown --llm" in done.stderr
+
+
+def test_as_of_and_filters_from_the_command_line(index_dir):
+    before = rag(
+        "ask",
+        "Which militias were struck?",
+        "--json",
+        "--llm",
+        "extractive",
+        "--index-dir",
+        index_dir,
+        "--as-of",
+        "2021-01-01",
+    )
+    assert before.returncode == 0, before.stderr
+    reply = json.loads(before.stdout)
+    # The only article is dated 2021-06-28: on New Year's Day 2021 it was not yet published.
+    assert reply["abstained"] and reply["as_of"] == "2021-01-01"
+    assert "No article matches the filters (as of 2021-01-01)" in reply["answer"]
+    after = rag(
+        "ask",
+        "Which militias were struck?",
+        "--json",
+        "--llm",
+        "extractive",
+        "--index-dir",
+        index_dir,
+        "--as-of",
+        "July 1, 2021",
+        "--source",
+        "*.txt",
+    )
+    assert not json.loads(after.stdout)["abstained"]
+    bad = rag(
+        "ask",
+        "Which militias were struck?",
+        "--llm",
+        "extractive",
+        "--index-dir",
+        index_dir,
+        "--since",
+        "the day after the storm",
+    )
+    assert bad.returncode != 0
+    assert "Could not read the start date" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_jsonl_lines_carry_their_own_as_of(index_dir):
+    lines = "\n".join(
+        [
+            json.dumps({"id": "a", "question": "Which militias were struck?", "as_of": "2021-06-30"}),
+            json.dumps({"id": "b", "question": "Which militias were struck?", "as_of": "someday"}),
+            json.dumps({"id": "c", "question": "Which militias were struck?", "until": "2020-12-31"}),
+        ]
+    )
+    done = rag("ask", "--jsonl", "-", "--llm", "extractive", "--index-dir", index_dir, stdin=lines)
+    assert done.returncode == 0, done.stderr
+    a, b, c = [json.loads(line) for line in done.stdout.splitlines()]
+    assert not a["abstained"] and a["as_of"] == "2021-06-30"
+    assert b["id"] == "b" and "Could not read the as-of date" in b["error"]
+    assert c["abstained"] and "No article matches" in c["answer"]

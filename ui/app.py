@@ -8,6 +8,7 @@ import re
 import shutil
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from pydantic import BaseModel, Field
 from rag.errors import IndexUnavailableError, ModelUnavailableError, RagError
 from rag.load import SUPPORTED_SUFFIXES
 from rag.pipeline import Assistant
+from rag.timeframe import build_filters
 from rag.types import Reply
 from ui import render
 
@@ -45,6 +47,10 @@ class AskRequest(BaseModel):
 
     question: str = ""
     history: list[list[str]] = Field(default_factory=list)
+    as_of: str | None = Field(None, description="Answer as of this date (ISO); later articles are not used.")
+    since: str | None = Field(None, description="Only articles dated on or after this date.")
+    until: str | None = Field(None, description="Only articles dated on or before this date.")
+    source: str | None = Field(None, description="Only articles from this folder, file pattern or site.")
 
 
 def safe_name(name: str) -> str:
@@ -75,6 +81,15 @@ def save_uploads(paths: list[str], folder: Path) -> tuple[list[Path], list[str]]
     return accepted, rejected
 
 
+def control_day(value: Any) -> str | None:
+    """A date control's value as text ("" and ``None`` mean no date)."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, tz=UTC).date().isoformat()
+    return str(value)[:10]
+
+
 class ChatApp:
     """The Gradio page and its event handlers around one shared :class:`Assistant`."""
 
@@ -84,14 +99,26 @@ class ChatApp:
         self.feedback_file = self.index_dir / "feedback.jsonl"
 
     # ---- handlers ------------------------------------------------------------------------
-    def respond(self, message: str, messages: list[dict[str, Any]]) -> Iterator[Any]:
-        """Stream the answer into the chat, then replace it with the verified reply."""
+    def respond(
+        self,
+        message: str,
+        messages: list[dict[str, Any]],
+        as_of: Any = None,
+        since: Any = None,
+        until: Any = None,
+        source: str = "",
+    ) -> Iterator[Any]:
+        """Stream the answer into the chat, then replace it with the verified reply.
+
+        The date controls and the source box limit the articles used (empty: no limit).
+        """
         history = render.history_pairs(messages)
         messages = [*messages, {"role": "user", "content": render.escape(message or "")}]
         yield "", messages
         streamed = ""
         try:
-            for part in self.assistant.stream(message, history):
+            filters = build_filters(*(control_day(v) for v in (as_of, since, until)), source)
+            for part in self.assistant.stream(message, history, filters):
                 if isinstance(part, Reply):
                     yield "", [*messages, *render.reply_messages(part)]
                     return
@@ -169,6 +196,22 @@ class ChatApp:
                             autofocus=True,
                         )
                         send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                    with gr.Accordion("Time and source", open=False, elem_id="filters"):
+                        with gr.Row():
+                            as_of = gr.DateTime(
+                                include_time=False,
+                                type="string",
+                                label="As of",
+                                info="Answer as on this day: later articles are not used.",
+                                elem_id="as-of",
+                            )
+                            since = gr.DateTime(include_time=False, type="string", label="Since", elem_id="since")
+                            until = gr.DateTime(include_time=False, type="string", label="Until", elem_id="until")
+                        source = gr.Textbox(
+                            label="Source",
+                            placeholder="A folder, file pattern (*.html) or site; empty for all",
+                            elem_id="source",
+                        )
                     with gr.Row():
                         gr.Examples(EXAMPLES, inputs=box, label="Examples")
                         clear = gr.Button("Clear conversation", elem_id="clear", size="sm")
@@ -185,7 +228,12 @@ class ChatApp:
                         add = gr.Button("Add to index", elem_id="add")
                         status = gr.Markdown(elem_id="upload-status")
             for trigger in (box.submit, send.click):
-                trigger(self.respond, [box, chatbot], [box, chatbot], concurrency_id="answer")
+                trigger(
+                    self.respond,
+                    [box, chatbot, as_of, since, until, source],
+                    [box, chatbot],
+                    concurrency_id="answer",
+                )
             clear.click(lambda: ("", []), None, [box, chatbot], queue=False)
             chatbot.like(self.record_feedback, [chatbot], None)
             add.click(self.upload, [files], [status, table], concurrency_id="answer")
@@ -205,7 +253,8 @@ def create_app(assistant: Assistant, auth: tuple[str, str] | None = None) -> Fas
     def ask(body: AskRequest) -> dict[str, Any]:
         history = [(pair[0], pair[1]) for pair in body.history if len(pair) >= 2]
         try:
-            return assistant.ask(body.question, history).to_dict()
+            filters = build_filters(body.as_of, body.since, body.until, body.source)
+            return assistant.ask(body.question, history, filters).to_dict()
         except (IndexUnavailableError, ModelUnavailableError) as exc:
             raise HTTPException(503, str(exc)) from exc
         except RagError as exc:
