@@ -25,7 +25,8 @@ from rag.index import Index
 from rag.metrics import contains, percentile
 from rag.retrieve import hybrid_search
 from rag.settings import Settings
-from rag.types import Article
+from rag.timeframe import question_frame
+from rag.types import Article, Filters
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
@@ -42,15 +43,25 @@ def news_rows(name: str) -> list[str]:
         return [row["text"] for row in csv.DictReader(handle) if row.get("text", "").strip()]
 
 
-def query_latencies(index: Index, settings: Settings, warm_up: int = 5) -> list[float]:
-    """Seconds per hybrid query for each seed-suite question, after a few warm-up queries."""
+def query_latencies(index: Index, settings: Settings, warm_up: int = 5, filters: Filters = Filters()) -> list[float]:
+    """Seconds per hybrid query for each seed-suite question, after a few warm-up queries.
+
+    ``filters`` (an as-of date, a date range, a source) apply to every query.
+    """
     questions = [c.question for c in load_jsonl(SEED_SUITE) if c.question]
+
+    def search(question: str) -> None:
+        frame = question_frame(question, filters.as_of, now=index.newest_day())
+        hybrid_search(
+            index, question, settings.top_k, settings.candidate_k, settings.rrf_k, filters=filters, frame=frame
+        )
+
     for question in questions[:warm_up]:
-        hybrid_search(index, question, settings.top_k, settings.candidate_k, settings.rrf_k)
+        search(question)
     latencies = []
     for question in questions:
         began = time.perf_counter()
-        hybrid_search(index, question, settings.top_k, settings.candidate_k, settings.rrf_k)
+        search(question)
         latencies.append(time.perf_counter() - began)
     return latencies
 

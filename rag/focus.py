@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from rag.chunk import split_sentences
-from rag.cite import content_terms
+from rag.cite import content_terms, is_about
 from rag.embed import Embedder
 from rag.types import Chunk
 
@@ -50,13 +50,16 @@ def rank_sentences(
     embedder: Embedder,
     timeliness: Sequence[float] = (),
     time_weight: float = 0.0,
+    out_of_time: Collection[int] = (),
 ) -> list[Sentence]:
     """All sentences of ``passages``, best first: cosine similarity plus shared content words.
 
     A question asking "how many" or "when" also favours sentences that hold a number or a date.
     ``timeliness`` (one factor per passage, from ``rag.retrieve.time_boost``) lowers sentences
-    of articles from the wrong time by ``time_weight`` times their shortfall from the best:
-    asked how things stand now, last year's sentence loses to this year's nearly equal one.
+    of articles from the wrong time by ``time_weight`` times their shortfall from the best-timed
+    passage about the question: asked how things stand now, last year's sentence loses to this
+    year's nearly equal one, while a newer article on another subject gains nothing. Passages
+    numbered in ``out_of_time`` (see ``rag.retrieve.out_of_time``) give no sentences at all.
     """
     spans = [
         (i, start, end, chunk.text[start:end])
@@ -73,8 +76,13 @@ def rank_sentences(
     if ASKS_FOR_NUMBER.search(question):
         scores += NUMBER_WEIGHT * np.array([bool(HAS_NUMBER.search(text)) for *_, text in spans])
     if time_weight and len(timeliness) == len(passages):
-        best = max(timeliness)
-        scores -= time_weight * np.array([1.0 - timeliness[i] / best for i, *_ in spans])
+        relevant = [t for t, chunk in zip(timeliness, passages, strict=True) if is_about(question, chunk.text)]
+        best = max(relevant or timeliness)
+        shortfall = np.array([max(0.0, 1.0 - timeliness[i] / best) for i, *_ in spans])
+        scores -= time_weight * shortfall
+    if out_of_time:
+        keep = [k for k, (i, *_) in enumerate(spans) if i not in out_of_time]
+        spans, scores = [spans[k] for k in keep], scores[keep]
     ranked = sorted(range(len(spans)), key=lambda i: -scores[i])
     return [Sentence(*spans[i], score=float(scores[i])) for i in ranked]
 

@@ -20,16 +20,26 @@ from typing import Any
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag import answer as answering
-from rag.cite import CitedAnswer, anchor_evidence, missing_numbers, strip_markers, to_citation, verify_citations
+from rag.cite import (
+    CitedAnswer,
+    anchor_evidence,
+    content_terms,
+    fold,
+    missing_numbers,
+    stems,
+    strip_markers,
+    to_citation,
+    verify_citations,
+)
 from rag.condense import condense
 from rag.embed import Embedder
 from rag.errors import RagError
 from rag.focus import Sentence, excerpt, newest_first, rank_sentences, select_excerpts, with_headlines
 from rag.index import Index
 from rag.llm import backend_failure, llama_controls, load_chat_model
-from rag.retrieve import HybridRetriever, TimeWeights, document_to_hit, time_boost
+from rag.retrieve import HybridRetriever, TimeWeights, document_to_hit, out_of_time, time_boost
 from rag.settings import Settings
-from rag.timeframe import TimeFrame, long_date, question_frame
+from rag.timeframe import TimeFrame, long_date, question_frame, without_relative_time
 from rag.types import Chunk, Filters, Reply
 
 History = Sequence[tuple[str, str]]
@@ -47,16 +57,36 @@ def refusal_text(question: str, notes: Sequence[str] = ()) -> str:
 NO_MATCH = "No article matches the filters"
 
 
-def dated_answer(cited: CitedAnswer, frame: TimeFrame) -> str:
+def dated_answer(cited: CitedAnswer, frame: TimeFrame, short: str, question: str, read: Sequence[Chunk]) -> str:
     """The answer, opened with its article's date when the question asks how things stand.
 
     "Who leads the party?" has a different answer each year, so the reader is told when it
-    held: "As of June 28, 2021: ...". The newest cited article gives the date.
+    held: "As of June 28, 2021: ...". The newest cited article gives the date. When an older
+    article the model read tells the same story and none of the older ones holds this answer,
+    the reply says that the answer changed.
     """
     dates = sorted((c.date for c in cited.citations if c.date), reverse=True)
     if not frame.about_present or not dates:
         return cited.answer
-    return f"As of {long_date(dates[0])}: {cited.answer}"
+    answer = f"As of {long_date(dates[0])}: {cited.answer}"
+    cited_docs = {c.doc_id for c in cited.citations}
+    story = set(content_terms(question))
+    earlier = [
+        chunk
+        for chunk in read
+        if chunk.date
+        and chunk.date < dates[0]
+        and chunk.doc_id not in cited_docs
+        and len(story & stems(chunk.text)) >= STORY_SHARE * len(story)
+    ]
+    if short and earlier and not any(fold(short) in fold(chunk.text) for chunk in earlier):
+        oldest = min(chunk.date for chunk in earlier)
+        answer += f" This changed: an article of {long_date(oldest)} said otherwise."
+    return answer
+
+
+STORY_SHARE = 0.6
+"""Share of the question's content words an older article must hold to tell the same story."""
 
 
 GATES = {
@@ -149,6 +179,7 @@ class Assistant:
                 unmarked_recency=settings.unmarked_recency_weight,
                 half_life_days=settings.recency_half_life_days,
                 period=settings.period_weight,
+                superseded_days=settings.superseded_days,
             ),
         )
 
@@ -250,7 +281,12 @@ class Assistant:
             turn.notes.append(f"{NO_MATCH} ({turn.filters.describe()}).")
         timeliness = [time_boost(chunk, turn.frame, self.retriever.weights) for chunk in turn.passages]
         ranked = rank_sentences(
-            turn.standalone, turn.passages, self.embedder, timeliness, self.settings.sentence_time_weight
+            turn.standalone,
+            turn.passages,
+            self.embedder,
+            timeliness,
+            self.settings.sentence_time_weight,
+            out_of_time(turn.standalone, turn.passages, turn.frame, self.retriever.weights),
         )
         turn.sentences = [s for s in ranked if not answering.INSTRUCTIONS.search(s.text)]
         turn.excerpts = with_headlines(
@@ -275,7 +311,7 @@ class Assistant:
             extras, probe = llama_controls(self.chat_model, answering.ANSWER_GRAMMAR, answering.REFUSAL_TOKEN, "ANSWER")
 
             def tokens() -> Iterator[str]:
-                messages = answering.answer_messages(turn.standalone, turn.excerpts)
+                messages = answering.answer_messages(without_relative_time(turn.standalone), turn.excerpts)
                 with self._calling_model():
                     for message_chunk in self.chat_model.stream(messages, **extras):
                         if self._doubtful(probe.p_refusal if probe else None):
@@ -303,7 +339,11 @@ class Assistant:
         turn.timings["total_s"] = time.perf_counter() - turn.started
         reply = Reply(
             question=turn.question,
-            answer=dated_answer(cited, turn.frame) if cited.supported else refusal_text(turn.question, turn.notes),
+            answer=(
+                dated_answer(cited, turn.frame, short, turn.standalone, turn.excerpts)
+                if cited.supported
+                else refusal_text(turn.question, turn.notes)
+            ),
             short_answer=short if cited.supported else "",
             abstained=not cited.supported,
             citations=cited.citations,

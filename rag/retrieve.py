@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -12,6 +12,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from rag.cite import is_about
 from rag.index import CHUNK_FIELDS, Index
 from rag.timeframe import TimeFrame, day_number, from_day_number
 from rag.types import Chunk, Filters
@@ -48,6 +49,7 @@ class TimeWeights:
     present ("currently", "this week"); ``unmarked_recency`` does the same for questions that
     name no time at all. ``period`` multiplies by ``1 + period`` an article dated in the period
     a question names ("in 2021", "last month"), or that mentions a year it names.
+    ``superseded_days``: see :func:`out_of_time`.
     """
 
     recency: float = 0.0
@@ -55,6 +57,7 @@ class TimeWeights:
     half_life_days: float = 30.0
     period: float = 0.0
     period_slack_days: int = 7
+    superseded_days: int = 90
 
 
 def time_boost(chunk: Chunk, frame: TimeFrame, weights: TimeWeights) -> float:
@@ -70,6 +73,45 @@ def time_boost(chunk: Chunk, frame: TimeFrame, weights: TimeWeights) -> float:
     weight = weights.recency if frame.recent else weights.unmarked_recency
     age_days = max(0, (frame.asked_on - day).days)
     return boost + weight * 0.5 ** (age_days / weights.half_life_days)
+
+
+def out_of_time(question: str, passages: Sequence[Chunk], frame: TimeFrame, weights: TimeWeights) -> set[int]:
+    """The passages (by position) from the wrong time, once passages from the right time answer.
+
+    For a question naming a period ("in 2020"), passages dated outside it, unless they mention
+    a year it names; for one implying a period ("last year", "this week"), passages from before
+    it (a report on last year comes out this year). For a question about how things stand,
+    passages of articles more than ``superseded_days`` older than the newest article about the
+    question: a newer telling of the story supersedes them. Nothing is excluded while no passage
+    about the question is dated in the right time, and undated passages never are.
+    """
+    slack = timedelta(days=weights.period_slack_days)
+    if frame.start is not None and frame.end is not None:
+        start = frame.start
+        end = frame.end + slack if frame.named or frame.asked_on is None else max(frame.end, frame.asked_on)
+
+        def dated_in_time(chunk: Chunk) -> bool:
+            day = from_day_number(day_number(chunk.date))
+            return day is not None and start <= day <= end
+
+        def in_time(chunk: Chunk) -> bool:
+            return dated_in_time(chunk) or any(year in chunk.text for year in frame.named_years)
+
+    elif frame.about_present:
+        dated = [c.date for c in passages if c.date and is_about(question, c.text)]
+        if not dated:
+            return set()
+        newest = date.fromisoformat(max(dated))
+
+        def dated_in_time(chunk: Chunk) -> bool:
+            return (newest - date.fromisoformat(chunk.date)).days <= weights.superseded_days
+
+        in_time = dated_in_time
+    else:
+        return set()
+    if not any(c.date and dated_in_time(c) and is_about(question, c.text) for c in passages):
+        return set()
+    return {i for i, c in enumerate(passages) if c.date and not in_time(c)}
 
 
 def hybrid_search(

@@ -79,6 +79,11 @@ class Settings(BaseSettings):
         1.0,
         description="How far sentences of articles from the wrong time fall when choosing what the model reads.",
     )
+    superseded_days: int = Field(
+        90,
+        description="Asked how things stand, the model is not shown articles this many days older than "
+        "the newest article about the question.",
+    )
     period_weight: float = Field(
         1.0,
         description="How far articles dated in a period the question names (“in 2021”, “last month”) rise.",

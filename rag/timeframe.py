@@ -60,6 +60,8 @@ STATE_OF_AFFAIRS = re.compile(
 
 PAST = re.compile(r"\b(was|were|did|had)\b", re.IGNORECASE)
 
+RECENTLY = re.compile(r"\b(recently|in recent (days|weeks))\b", re.IGNORECASE)
+
 
 @dataclass(frozen=True)
 class TimeFrame:
@@ -154,6 +156,20 @@ def question_frame(question: str, as_of: date | None, now: date | None = None) -
         start, end = _period(relative.group(0), base)
         return TimeFrame(as_of, base, start, end, recent=True, about_present=about_present, phrase=relative.group(0))
     return TimeFrame(as_of, base, recent=present, about_present=about_present)
+
+
+def without_relative_time(question: str) -> str:
+    """``question`` with its relative time words taken out, for the chat model to read.
+
+    Once retrieval has placed the question in time ("this week" has become the week before
+    the as-of date), the words themselves only mislead a small model: the passages never say
+    "this week", so it doubts they answer. "Walmart this week recalled which juice?" is read as
+    "Walmart recalled which juice?".
+    """
+    stripped = RECENTLY.sub(" ", RELATIVE.sub(" ", question))
+    stripped = re.sub(r"\s+([,.?!:;])", r"\1", re.sub(r"\s{2,}", " ", stripped)).strip()
+    stripped = re.sub(r"^[,;:]\s*|,\s*(?=[,?.!])", "", stripped)
+    return stripped if len(stripped.split()) >= 3 else question
 
 
 def _period(phrase: str, base: date | None) -> tuple[date | None, date | None]:

@@ -4,8 +4,9 @@ from datetime import date
 
 import pytest
 
+from rag.cite import CitedAnswer, to_citation
 from rag.index import Index
-from rag.pipeline import Assistant
+from rag.pipeline import Assistant, dated_answer
 from rag.retrieve import TimeWeights, hybrid_search, time_boost
 from rag.timeframe import question_frame
 from rag.types import Chunk, Filters
@@ -96,3 +97,17 @@ def test_a_filter_that_matches_nothing_says_so(time_index_settings, embedder):
     answered = assistant.ask("Who won the Harbour Cup?", filters=Filters(as_of=date(2023, 1, 10)))
     assert answered.as_of == "2023-01-10"
     assert all(c.date <= "2023-01-10" for c in answered.citations)
+
+
+def test_answers_about_how_things_stand_are_dated_and_say_when_they_changed():
+    newer = Chunk("n", "doc-2023", "Tomas Reyes became the mayor of Port Alder on Monday.", 0, 50, date="2023-03-06")
+    older = Chunk("o", "doc-2021", "Lena Ortiz was sworn in as the mayor of Port Alder.", 0, 50, date="2021-03-02")
+    cited = CitedAnswer("Tomas Reyes [1]", [to_citation(1, newer)], supported=True)
+    question = "Who is the mayor of Port Alder?"
+    frame = question_frame(question, date(2024, 6, 1))
+    assert dated_answer(cited, frame, "Tomas Reyes", question, [newer]) == "As of March 6, 2023: Tomas Reyes [1]"
+    assert dated_answer(cited, frame, "Tomas Reyes", question, [newer, older]) == (
+        "As of March 6, 2023: Tomas Reyes [1] This changed: an article of March 2, 2021 said otherwise."
+    )
+    event = question_frame("Who was sworn in as mayor of Port Alder?", date(2024, 6, 1))
+    assert dated_answer(cited, event, "Tomas Reyes", question, [newer, older]) == "Tomas Reyes [1]"

@@ -5,7 +5,15 @@ from datetime import date
 import pytest
 
 from rag.errors import UserError
-from rag.timeframe import build_filters, day_number, from_day_number, long_date, parse_day, question_frame
+from rag.timeframe import (
+    build_filters,
+    day_number,
+    from_day_number,
+    long_date,
+    parse_day,
+    question_frame,
+    without_relative_time,
+)
 
 AS_OF = date(2023, 5, 5)  # a Friday
 
@@ -92,3 +100,20 @@ def test_day_numbers_round_trip_and_undated_is_zero():
     assert from_day_number(20210628) == date(2021, 6, 28)
     assert day_number("") == 0 and from_day_number(0) is None
     assert long_date("2021-06-28") == "June 28, 2021"
+
+
+@pytest.mark.parametrize(
+    "question,expected",
+    [
+        ("Walmart this week recalled which juice?", "Walmart recalled which juice?"),
+        (
+            "On Saturday, Michigan beat Ohio State for the first time since:",
+            "Michigan beat Ohio State for the first time since:",
+        ),
+        ("Which seed did the FDA recently add to its list?", "Which seed did the FDA add to its list?"),
+        ("Which militias were struck?", "Which militias were struck?"),
+        ("What happened this week?", "What happened this week?"),
+    ],
+)
+def test_the_model_reads_the_question_without_relative_time_words(question, expected):
+    assert without_relative_time(question) == expected
