@@ -34,7 +34,9 @@ test: setup browser
 evals: setup
 	$(BIN)/rag eval evals/suites/seed.jsonl --corpus corpus --half check --out evals/out/seed
 	$(BIN)/rag eval evals/suites/india-news.jsonl --half check --out evals/out/india-news
+	$(BIN)/rag eval evals/suites/time-sensitive.jsonl --half check --out evals/out/time-sensitive
 	$(BIN)/rag eval ../shared/data/realtimeqa-dev --half check --suite-index .rag-index-realtimeqa --out evals/out/realtimeqa
+	$(BIN)/rag eval ../shared/data/realtimeqa-dev --half check --suite-index .rag-index-realtimeqa --ignore-as-of --out evals/out/realtimeqa-now
 	$(BIN)/rag eval ../shared/data/squad2-dev-sample.json --half check --sample 200 --seed 1 --out evals/out/squad
 
 clean:

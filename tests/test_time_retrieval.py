@@ -111,3 +111,21 @@ def test_answers_about_how_things_stand_are_dated_and_say_when_they_changed():
     )
     event = question_frame("Who was sworn in as mayor of Port Alder?", date(2024, 6, 1))
     assert dated_answer(cited, event, "Tomas Reyes", question, [newer, older]) == "Tomas Reyes [1]"
+
+
+def test_an_index_stored_before_days_gets_them_at_the_next_ingest_without_embedding_again(index, corpus, caplog):
+    got = index.collection.get(include=["documents", "metadatas", "embeddings"])
+    index.collection.delete(ids=got["ids"])
+    old_metadata = [{k: v for k, v in meta.items() if k != "day"} for meta in got["metadatas"]]
+    index.collection.add(
+        ids=got["ids"], documents=got["documents"], embeddings=got["embeddings"], metadatas=old_metadata
+    )
+    index.rebuild_bm25()
+    assert "before article dates were stored" in caplog.text
+    assert index.where(Filters(as_of=date(2021, 1, 1))) is None  # ignored, rather than excluding everything
+
+    summary = index.ingest([corpus])
+    assert (summary.unchanged, summary.chunks_written) == (1, 0)
+    assert all(meta["day"] == 20210628 for meta in index.collection.get(include=["metadatas"])["metadatas"])
+    assert search(index, "Which militias were struck?", Filters(as_of=date(2021, 1, 1))) == []
+    assert search(index, "Which militias were struck?", Filters(as_of=date(2021, 7, 1)))
