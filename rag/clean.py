@@ -35,6 +35,8 @@ DATE_PATTERNS = (
     (re.compile(r"\b\d{4}-\d{2}-\d{2}\b"), ("%Y-%m-%d",)),
 )
 DATE_SEARCH_LINES = 8
+DATELINE_CHARS = 120
+"""A dateline opens its line: a date further into a paragraph is a date in the story, not the article's."""
 MAX_TITLE_CHARS = 200
 
 
@@ -112,7 +114,7 @@ def clean(article: Article) -> Article:
     if given:
         when = given
     else:
-        when = parse_date("\n".join(paragraphs[:DATE_SEARCH_LINES]))
+        when = parse_date("\n".join(line[:DATELINE_CHARS] for line in paragraphs[:DATE_SEARCH_LINES]))
         found_by = "text" if when else ""
     if not title:
         title = paragraphs[0][:80].rsplit(" ", 1)[0] + "…" if paragraphs else ""

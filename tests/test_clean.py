@@ -67,3 +67,17 @@ def test_boilerplate_lines_and_dates():
     assert not is_boilerplate("The strikes hit facilities used by two militias.")
     assert parse_date("Published 5 March 2020 by staff") == "2020-03-05"
     assert parse_date("no date here") == ""
+
+
+def test_the_date_comes_from_a_dateline_and_says_how_it_was_found():
+    dated = clean(Article("d", "a.txt", "Port reopens\n\nMarch 2, 2021\n\nThe port reopened on Monday."))
+    assert (dated.date, dated.date_source) == ("2021-03-02", "text")
+    story = "Bob Simpson, who coached Australia " + "to the World Cup win and much else " * 5
+    undated = clean(Article("u", "b.txt", story + "in the final on November 8, 1987 in Kolkata."))
+    assert (undated.date, undated.date_source) == ("", "")
+    page = "<html><head><meta property='article:published_time' content='2023-04-18'><title>T</title></head>"
+    page += (
+        "<body><article><p>" + "The reservoir is full again after a wet spring. " * 8 + "</p></article></body></html>"
+    )
+    html = clean(Article("h", "c.html", page))
+    assert (html.date, html.date_source) == ("2023-04-18", "html")
