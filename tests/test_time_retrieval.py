@@ -129,3 +129,20 @@ def test_an_index_stored_before_days_gets_them_at_the_next_ingest_without_embedd
     assert all(meta["day"] == 20210628 for meta in index.collection.get(include=["metadatas"])["metadatas"])
     assert search(index, "Which militias were struck?", Filters(as_of=date(2021, 1, 1))) == []
     assert search(index, "Which militias were struck?", Filters(as_of=date(2021, 7, 1)))
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        Filters(as_of=date(2022, 12, 31)),
+        Filters(since=date(2022, 1, 1), until=date(2022, 12, 31)),
+        Filters(source="meridian"),
+        Filters(source="no-such-site.example"),
+    ],
+)
+def test_filtered_dense_search_equals_chromas_own_where(time_index, filters):
+    time_index.ensure_bm25()
+    query = time_index.embedder.encode(["Who won the prize?"])[0]
+    ours = time_index.dense_search(query, 5, filters)
+    chromas = time_index._nearest(query, 5, time_index.where(filters))
+    assert [i for i, _ in ours] == [i for i, _ in chromas]
