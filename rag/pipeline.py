@@ -168,7 +168,7 @@ class Assistant:
         self.index = index or Index(settings, self.embedder)
         if chat_model != "load":
             self.__dict__["chat_model"] = chat_model
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
         self.retriever = HybridRetriever(
             index=self.index,
             top_k=settings.top_k,
@@ -233,6 +233,10 @@ class Assistant:
 
     def _model_guard(self) -> AbstractContextManager[Any]:
         """One question at a time.
+
+        A plain lock, not an RLock: a web server may resume (and close) the ``stream``
+        generator on another thread than the one that started it, and an RLock may only be
+        released by its owner, which left it held for good and every later question waiting.
 
         llama.cpp is not thread-safe, and on a few CPU cores the embedder is fastest without
         other questions competing for the same cores (measured: twice the throughput at 20
