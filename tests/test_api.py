@@ -5,7 +5,18 @@ import pytest
 
 pytestmark = pytest.mark.llm
 
-KEYS = {"question", "answer", "short_answer", "abstained", "citations", "timings", "notes", "p_refusal", "withheld_by"}
+KEYS = {
+    "question",
+    "answer",
+    "short_answer",
+    "abstained",
+    "citations",
+    "timings",
+    "notes",
+    "p_refusal",
+    "withheld_by",
+    "as_of",
+}
 
 
 def test_ask_returns_the_cli_object(live_server):
