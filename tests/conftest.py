@@ -22,6 +22,19 @@ from rag.settings import Settings  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 SEED_CORPUS = ROOT / "corpus"
 SEED_ARTICLE = next(SEED_CORPUS.glob("*.txt"))
+REPLY_KEYS = {
+    "question",
+    "answer",
+    "short_answer",
+    "abstained",
+    "citations",
+    "timings",
+    "notes",
+    "p_refusal",
+    "withheld_by",
+    "as_of",
+}
+"""The keys of the JSON reply that `rag ask --json` and `POST /api/ask` both return."""
 TIME_CORPUS = ROOT / "evals" / "suites" / "time-corpus"
 """Dated versions of evolving stories, written for the time-sensitive suite."""
 

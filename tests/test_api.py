@@ -3,20 +3,9 @@
 import httpx
 import pytest
 
-pytestmark = pytest.mark.llm
+from .conftest import REPLY_KEYS
 
-KEYS = {
-    "question",
-    "answer",
-    "short_answer",
-    "abstained",
-    "citations",
-    "timings",
-    "notes",
-    "p_refusal",
-    "withheld_by",
-    "as_of",
-}
+pytestmark = pytest.mark.llm
 
 
 def test_ask_returns_the_cli_object(live_server):
@@ -27,7 +16,7 @@ def test_ask_returns_the_cli_object(live_server):
     )
     assert response.status_code == 200
     reply = response.json()
-    assert set(reply) == KEYS
+    assert set(reply) == REPLY_KEYS
     assert "Hezbollah" in reply["answer"] and not reply["abstained"]
     assert reply["citations"][0]["title"].startswith("Iraq Is Caught")
 

@@ -7,21 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import SEED_CORPUS
+from .conftest import REPLY_KEYS, SEED_CORPUS
 
 RAG = str(Path(sys.executable).parent / "rag")
-REPLY_KEYS = {
-    "question",
-    "answer",
-    "short_answer",
-    "abstained",
-    "citations",
-    "timings",
-    "notes",
-    "p_refusal",
-    "withheld_by",
-    "as_of",
-}
 CITATION_KEYS = {"n", "doc_id", "title", "date", "date_source", "source", "text", "start", "end"}
 
 
@@ -114,47 +102,21 @@ def test_unknown_backend_is_a_clear_error(index_dir):
     assert done.returncode != 0 and "Unknown --llm" in done.stderr
 
 
+def ask_militias(index_dir: str, *flags: str) -> subprocess.CompletedProcess:
+    """The seed question, extractive, with extra ``flags`` (filters)."""
+    return rag("ask", "Which militias were struck?", "--llm", "extractive", "--index-dir", index_dir, *flags)
+
+
 def test_as_of_and_filters_from_the_command_line(index_dir):
-    before = rag(
-        "ask",
-        "Which militias were struck?",
-        "--json",
-        "--llm",
-        "extractive",
-        "--index-dir",
-        index_dir,
-        "--as-of",
-        "2021-01-01",
-    )
+    before = ask_militias(index_dir, "--json", "--as-of", "2021-01-01")
     assert before.returncode == 0, before.stderr
     reply = json.loads(before.stdout)
     # The only article is dated 2021-06-28: on New Year's Day 2021 it was not yet published.
     assert reply["abstained"] and reply["as_of"] == "2021-01-01"
     assert "No article matches the filters (as of 2021-01-01)" in reply["answer"]
-    after = rag(
-        "ask",
-        "Which militias were struck?",
-        "--json",
-        "--llm",
-        "extractive",
-        "--index-dir",
-        index_dir,
-        "--as-of",
-        "July 1, 2021",
-        "--source",
-        "*.txt",
-    )
+    after = ask_militias(index_dir, "--json", "--as-of", "July 1, 2021", "--source", "*.txt")
     assert not json.loads(after.stdout)["abstained"]
-    bad = rag(
-        "ask",
-        "Which militias were struck?",
-        "--llm",
-        "extractive",
-        "--index-dir",
-        index_dir,
-        "--since",
-        "the day after the storm",
-    )
+    bad = ask_militias(index_dir, "--since", "the day after the storm")
     assert bad.returncode != 0
     assert "Could not read the start date" in bad.stderr and "Traceback" not in bad.stderr
 
