@@ -88,6 +88,10 @@ def chunk(article: Article, chunk_size: int = 600, chunk_overlap: int = 100, off
                 source=article.source,
                 content_hash=article.content_hash,
                 date_source=article.date_source,
+                url=article.url,
+                author=article.author,
+                site=article.site,
+                page=article.page,
             )
         )
     return chunks

@@ -320,6 +320,10 @@ def to_citation(n: int, chunk: Chunk) -> Citation:
         start=chunk.start,
         end=chunk.end,
         date_source=chunk.date_source,
+        url=chunk.url,
+        author=chunk.author,
+        site=chunk.site,
+        page=chunk.page,
     )
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import date, datetime
+from urllib.parse import urlsplit
 
 from rag.types import Article
 
@@ -69,19 +71,49 @@ def normalise(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-def extract_html(html: str) -> tuple[str, str, str]:
-    """Main text, title and date of an HTML page, through trafilatura.
+@dataclass(frozen=True)
+class Page:
+    """What trafilatura finds in a web page."""
+
+    text: str
+    title: str = ""
+    date: str = ""
+    author: str = ""
+    site: str = ""
+    url: str = ""
+
+
+def extract_html(html: str, url: str = "") -> Page:
+    """Main text and metadata of an HTML page, through trafilatura.
 
     When its extractor finds no main text (odd or broken markup), all visible text is kept.
     """
     import trafilatura
 
     doc = trafilatura.bare_extraction(
-        html, with_metadata=True, include_comments=False, include_tables=False, as_dict=False
+        html, url=url or None, with_metadata=True, include_comments=False, include_tables=False, as_dict=False
     )
     if doc is None or not (doc.text or "").strip():
-        return trafilatura.html2txt(html) or "", "", ""
-    return doc.text or "", doc.title or "", doc.date or ""
+        return Page(trafilatura.html2txt(html) or "")
+    return Page(
+        doc.text or "",
+        doc.title or "",
+        doc.date or "",
+        doc.author or "",
+        doc.sitename or doc.hostname or "",
+        doc.url or "",
+    )
+
+
+def url_date(url: str) -> str:
+    """The date a link's path carries (``/2021/06/28/``, ``2024-03-05-story``) as ISO, or ""."""
+    if not url.startswith(("http://", "https://")):
+        return ""
+    from htmldate.extractors import extract_url_date
+    from htmldate.utils import Extractor
+
+    options = Extractor(False, datetime(2100, 1, 1), datetime(1900, 1, 1), False, "%Y-%m-%d")
+    return extract_url_date(url, options) or ""
 
 
 def find_title(lines: list[str]) -> str:
@@ -97,13 +129,23 @@ def find_title(lines: list[str]) -> str:
 
 
 def clean(article: Article) -> Article:
-    """Return the article with clean text, title and date; the offsets of chunks refer to this text."""
+    """Return the article with clean text, title, date and source metadata.
+
+    The offsets of chunks refer to this text. A date comes from, in turn, what the loader found
+    (an export's column, a PDF's or a feed's metadata), the page's metadata, the link's path,
+    and a dateline at the top of the text.
+    """
     text, title, when, found_by = article.text, article.title, article.date, article.date_source
-    if article.source.lower().endswith(HTML_SUFFIXES):
-        text, html_title, html_date = extract_html(text)
-        title = title or html_title
-        if not when and html_date:
-            when, found_by = html_date, "html"
+    url, author, site = article.url, article.author, article.site
+    is_html = article.kind == "html" or (not article.kind and article.source.lower().endswith(HTML_SUFFIXES))
+    if is_html:
+        page = extract_html(text, url)
+        text, title = page.text, title or page.title
+        url, author, site = url or page.url, author or page.author, site or page.site
+        if not when and page.date:
+            when, found_by = page.date, "html"
+    if not when and url_date(url):
+        when, found_by = url_date(url), "url"
     lines = [line for line in normalise(text).split("\n") if not is_boilerplate(line)]
     text = normalise("\n".join(lines))
     paragraphs = [line for line in text.split("\n") if line]
@@ -118,4 +160,20 @@ def clean(article: Article) -> Article:
         found_by = "text" if when else ""
     if not title:
         title = paragraphs[0][:80].rsplit(" ", 1)[0] + "…" if paragraphs else ""
-    return dataclasses.replace(article, text=text, title=title, date=when, date_source=found_by)
+    return dataclasses.replace(
+        article,
+        text=text,
+        title=title,
+        date=when,
+        date_source=found_by,
+        url=url,
+        author=author,
+        site=site or site_of(url),
+        kind="",
+    )
+
+
+def site_of(url: str) -> str:
+    """The host of a link, without ``www.`` ("" for a path)."""
+    host = urlsplit(url).hostname or "" if url.startswith(("http://", "https://")) else ""
+    return host.removeprefix("www.")

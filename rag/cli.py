@@ -17,6 +17,7 @@ import click
 
 from rag.errors import RagError, UserError
 from rag.settings import Settings
+from rag.sources.web import is_url
 from rag.types import Filters
 
 log = logging.getLogger("rag")
@@ -63,20 +64,53 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--prune", is_flag=True, help="Remove documents whose file is gone.")
+@click.argument("paths", nargs=-1)
+@click.option("--urls", "url_file", type=click.File("r", encoding="utf-8"), help="A file of web page URLs, one a line.")
+@click.option("--feed", "feeds", multiple=True, metavar="URL|FILE", help="An RSS or Atom feed; repeat for more.")
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="FIELD=COLUMN",
+    help="Which column of a CSV/JSONL/JSON export holds a field (text, title, date, url, author, site, id).",
+)
+@click.option("--prune", is_flag=True, help="Remove documents whose file (or export row) is gone.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @common_options
-def ingest(settings: Settings, paths: tuple[Path, ...], prune: bool, no_progress: bool) -> None:
-    """Index the articles under PATHS (default: the corpus folder)."""
+def ingest(
+    settings: Settings,
+    paths: tuple[str, ...],
+    url_file: TextIO | None,
+    feeds: tuple[str, ...],
+    fields: tuple[str, ...],
+    prune: bool,
+    no_progress: bool,
+) -> None:
+    """Index the articles in PATHS: files, folders and web page URLs (default: the corpus folder).
+
+    Reads .txt, .md, .html, .pdf, archive exports (.csv, .jsonl, .json: one article a row) and
+    RSS/Atom feeds (.rss, .atom, or --feed).
+    """
     from rag.embed import Embedder
     from rag.index import Index
+    from rag.sources.exports import parse_field_overrides
 
+    try:
+        overrides = parse_field_overrides(fields)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--field") from exc
+    targets: list[Path | str] = [p if is_url(p) else Path(p) for p in paths]
+    if url_file is not None:
+        targets += [line.strip() for line in url_file if line.strip() and not line.startswith("#")]
+    if not targets and not feeds:
+        targets = [settings.corpus]
     index = Index(settings, Embedder.from_settings(settings), create=True)
     summary = index.ingest(
-        list(paths) or [settings.corpus],
+        targets,
         prune=prune,
         progress=not no_progress and sys.stderr.isatty(),
+        fields=overrides,
+        feeds=list(feeds),
     )
     click.echo(f"{summary.line()}; {index.count()} chunks in the index.")
 
@@ -352,23 +386,86 @@ def answer_jsonl(assistant: Any, lines: Iterable[str], filters: Filters = Filter
             yield {"id": item.get("id"), **assistant.ask(str(item.get("question", "")), filters=line_filters).to_dict()}
 
 
+@cli.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as a JSON array.")
+@common_options
+def list_documents(settings: Settings, as_json: bool) -> None:
+    """List the indexed articles: date, passages, title and source; wire copies under their original."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from rag.display import plural
+
+    rows = open_index(settings).documents()
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    table = Table(show_lines=False, header_style="bold")
+    for column in ("id", "date", "passages", "title", "source"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        note = f"copy of {row['copy_of']}" if row["copy_of"] else str(row["passages"])
+        table.add_row(row["doc_id"], row["date"] or "undated", note, row["title"], row["url"] or row["source"])
+    console = Console()
+    console.print(table)
+    copies = sum(1 for row in rows if row["copy_of"])
+    console.print(
+        f"{plural(len(rows), 'article')}: {plural(len(rows) - copies, 'indexed article')}, "
+        f"{plural(copies, 'wire copy', 'wire copies')} merged into them."
+    )
+
+
+@cli.command()
+@click.argument("targets", nargs=-1, required=True)
+@common_options
+def remove(settings: Settings, targets: tuple[str, ...]) -> None:
+    """Remove articles from the index: by id, file or folder (an export's rows with it), or URL."""
+    from rag.display import plural
+
+    index = open_index(settings)
+    missing = []
+    for target in targets:
+        removed = index.remove(target)
+        if not removed:
+            missing.append(target)
+        for row in removed:
+            click.echo(f"removed {row['doc_id']}  {row['title'] or row['source']}")
+        if removed:
+            click.echo(f"{plural(len(removed), 'article')} removed for {target}.")
+    if missing:
+        raise click.ClickException(
+            f"No indexed article matches {', '.join(missing)}. See `rag list` for ids and sources."
+        )
+
+
+def open_index(settings: Settings) -> Any:
+    """The existing index (an error if there is none yet)."""
+    from rag.embed import Embedder
+    from rag.index import Index
+
+    return Index(settings, Embedder.from_settings(settings))
+
+
 def print_reply(reply: Any) -> None:
     """Answer and numbered citations, for people at a terminal."""
     from rich.console import Console
-    from rich.markup import escape
+
+    from rag.display import also_published, origin
 
     console = Console()
     style = "yellow" if reply.abstained else "bold"
-    console.print(escape(reply.answer), style=style)
+    console.print(reply.answer, style=style, markup=False)
     for note in reply.notes:
-        console.print(f"note: {escape(note)}", style="dim")
+        console.print(f"note: {note}", style="dim", markup=False)
     for c in reply.citations:
         console.print(
-            f"\n[{c.n}] {escape(c.title)} ({escape(c.date or 'undated')}) — {escape(c.source)} chars {c.start}-{c.end}",
+            f"\n[{c.n}] {c.title} ({c.date or 'undated'}) — {origin(c)}, chars {c.start}-{c.end}",
             style="cyan",
             markup=False,
         )
-        console.print(f"    “{escape(c.text)}”", markup=False)
+        console.print(f"    “{c.text}”", markup=False)
+        if c.also_published:
+            console.print(f"    {also_published(c)}", style="dim", markup=False)
     if reply.closest:
         console.print("\nClosest passages:", style="dim")
         for chunk in reply.closest:

@@ -8,7 +8,7 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -23,17 +23,19 @@ from filelock import FileLock, Timeout
 
 from rag.chunk import chunk
 from rag.clean import clean
+from rag.dedupe import WireCopies
 from rag.embed import ChromaEmbeddingFunction, Embedder
 from rag.errors import EmbeddingMismatchError, IndexBusyError, IndexMissingError, IndexUnavailableError, UserError
 from rag.load import Skipped, load, source_name
 from rag.settings import Settings
+from rag.sources.web import Fetcher, is_url
 from rag.timeframe import day_number, from_day_number
 from rag.types import Article, Chunk, Filters
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(max(logging.getLogger().getEffectiveLevel(), logging.INFO))
 
-CHUNK_FIELDS = ("doc_id", "start", "end", "title", "date", "source", "content_hash", "date_source")
+DOCUMENT_FIELDS = ("doc_id", "title", "date", "date_source", "source", "url", "site")
 FLUSH_CHUNKS = 256
 DENSE_OVERFETCH = 20
 PART_SEPARATOR = "\n\n"
@@ -50,6 +52,7 @@ class IngestSummary:
     unchanged: int = 0
     failed: int = 0
     removed: int = 0
+    merged: int = 0
     chunks_written: int = 0
     skipped_files: list[Skipped] = field(default_factory=list)
 
@@ -57,7 +60,8 @@ class IngestSummary:
         """One human-readable summary line."""
         return (
             f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{self.failed} failed, {self.removed} removed ({self.chunks_written} chunks written)"
+            f"{self.failed} failed, {self.removed} removed, {self.merged} merged as wire copies "
+            f"({self.chunks_written} chunks written)"
         )
 
 
@@ -192,6 +196,11 @@ class Index:
         self.client = open_client(settings)
         self.collection = self._open_collection()
         self.bm25 = BM25Store(self.folder / "bm25")
+        self.wire_copies = WireCopies(
+            self.folder / "wire-copies",
+            threshold=settings.wire_copy_threshold,
+            lead_words=settings.wire_copy_lead_words,
+        )
         self._chunk_cache: dict[str, Chunk] = {}
         self._checked_at = 0.0
 
@@ -402,7 +411,7 @@ class Index:
         if missing:
             got = self.collection.get(ids=missing, include=["documents", "metadatas"])
             for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-                self._chunk_cache[cid] = chunk_from_record(cid, text, meta)
+                self._chunk_cache[cid] = Chunk.from_metadata(cid, text, meta)
         return [self._chunk_cache[i] for i in ids if i in self._chunk_cache]
 
     @reaching_chroma
@@ -412,23 +421,85 @@ class Index:
             return []
         got = self.collection.get(where={"doc_id": {"$in": list(doc_ids)}}, include=["documents", "metadatas"])
         found = [
-            chunk_from_record(cid, text, meta)
+            Chunk.from_metadata(cid, text, meta)
             for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         ]
         return sorted(found, key=lambda c: (c.doc_id, c.start))
 
     @reaching_chroma
     def documents(self) -> list[dict[str, Any]]:
-        """One row per indexed article: doc_id, title, date, how the date was found, source, passages."""
+        """One row per known article, newest first.
+
+        Indexed articles: doc_id, title, date, how the date was found, source, url, site,
+        passages, and the places their wire copies appeared (``also_published``). Wire copies
+        merged into another article have no passages and name it in ``copy_of``.
+        """
         docs: dict[str, dict[str, Any]] = {}
         for record in self.all_records():
             meta = record["metadata"]
             row = docs.setdefault(
                 meta["doc_id"],
-                {k: meta.get(k, "") for k in ("doc_id", "title", "date", "date_source", "source")} | {"passages": 0},
+                {k: meta.get(k, "") for k in DOCUMENT_FIELDS} | {"passages": 0, "copy_of": "", "also_published": []},
             )
             row["passages"] += 1
+        self.wire_copies.refresh()
+        for copy in self.wire_copies.copies.values():
+            if copy.original in docs:
+                docs[copy.original]["also_published"].append(copy.where())
+            docs[copy.doc_id] = {k: getattr(copy, k, "") for k in DOCUMENT_FIELDS} | {
+                "date_source": "",
+                "passages": 0,
+                "copy_of": copy.original,
+                "also_published": [],
+            }
         return sorted(docs.values(), key=lambda r: (r["date"], r["title"]), reverse=True)
+
+    def also_published(self, doc_id: str) -> tuple[str, ...]:
+        """Where the wire copies of ``doc_id`` appeared."""
+        self.wire_copies.refresh()
+        return tuple(copy.where() for copy in self.wire_copies.copies_of(doc_id))
+
+    def resolve(self, target: str, ids_only: bool = False) -> list[dict[str, Any]]:
+        """The documents ``target`` names: a doc_id, a URL, a file (every row of an export) or a folder."""
+        wanted = target.strip()
+        if not wanted:
+            return []
+        if ids_only:
+            return [row for row in self.documents() if row["doc_id"] == wanted]
+        path = Path(wanted)
+        names = {wanted, wanted.rstrip("/")}
+        if not is_url(wanted) and path.exists():
+            names.add(source_name(path).rstrip("/"))
+
+        def named(row: dict[str, Any]) -> bool:
+            source = str(row["source"])
+            return (
+                row["doc_id"] == wanted
+                or (row["url"] and row["url"] == wanted)
+                or any(source == n or source.startswith((n + "#", n + "/")) for n in names)
+            )
+
+        return [row for row in self.documents() if named(row)]
+
+    @reaching_chroma
+    def remove(self, target: str, ids_only: bool = False) -> list[dict[str, Any]]:
+        """Remove the documents ``target`` names (see :meth:`resolve`) from Chroma and BM25 together.
+
+        Runs under the write lock. Returns the rows removed; none when nothing matches.
+        """
+        with self.writing():
+            self.wire_copies.load()
+            rows = self.resolve(target, ids_only)
+            doc_ids = [row["doc_id"] for row in rows]
+            indexed = [row["doc_id"] for row in rows if row["passages"]]
+            for i in range(0, len(indexed), 100):
+                self.collection.delete(where={"doc_id": {"$in": indexed[i : i + 100]}})
+            self.wire_copies.forget(doc_ids)
+            self.wire_copies.save()
+            if indexed:
+                self.rebuild_bm25()
+            self._chunk_cache.clear()
+        return rows
 
     # ---- writing -------------------------------------------------------------------------
     @contextmanager
@@ -447,21 +518,26 @@ class Index:
     @reaching_chroma
     def ingest(
         self,
-        paths: list[Path],
+        paths: Sequence[Path | str],
         prune: bool = False,
         progress: bool = False,
+        *,
+        fields: Mapping[str, str] | None = None,
+        feeds: Sequence[str] = (),
     ) -> IngestSummary:
-        """Bring the index in step with the files under ``paths``.
+        """Bring the index in step with the files, web pages and feeds given.
 
-        Unchanged files are skipped by content hash, changed files have their chunks replaced,
-        and with ``prune`` documents whose file is gone are removed. A document counts as
-        stored only when all its chunks are, so an interrupted run is finished by the next one.
+        ``paths`` holds files, folders and URLs. Unchanged articles are skipped by content hash,
+        changed ones have their chunks replaced, and with ``prune`` documents whose file (or
+        export row) is gone are removed. A document counts as stored only when all its chunks
+        are, so an interrupted run is finished by the next one.
         """
         for path in paths:
-            if not path.exists():
+            if not is_url(path) and not Path(path).exists():
                 raise UserError(f"No such file or folder: {path}")
         summary = IngestSummary()
         with self.writing():
+            self.wire_copies.load()
             stored = self._stored_documents()
             seen: set[str] = set()
             pending: list[tuple[Chunk, int]] = []
@@ -473,6 +549,12 @@ class Index:
                 max_bytes=int(self.settings.max_file_mb * 2**20),
                 max_html_bytes=int(self.settings.max_html_mb * 2**20),
                 section_bytes=int(self.settings.read_section_mb * 2**20),
+                fields=fields,
+                feeds=feeds,
+                fetcher=fetcher_from(self.settings),
+                is_unchanged=lambda doc_id, content_hash: (
+                    doc_id in stored and stored[doc_id]["hash"] == content_hash and stored[doc_id]["complete"]
+                ),
             )
             bar = _progress_bar(progress)
             for item in items:
@@ -484,8 +566,19 @@ class Index:
                     self._skip(summary, item, bar)
                     continue
                 if item.part == 0:
+                    if item.doc_id in seen:
+                        self._skip(
+                            summary, Skipped(item.source, "the same id as an earlier article; kept the first"), bar
+                        )
+                        document = None
+                        continue
                     seen.add(item.doc_id)
                     old = stored.get(item.doc_id)
+                    if self.wire_copies.unchanged_copy(item.doc_id, item.content_hash):
+                        summary.unchanged += 1
+                        document = None
+                        bar.update()
+                        continue
                     if old and old["hash"] == item.content_hash and old["complete"]:
                         if not old["dated"]:
                             undated_ids.extend(old["ids"])
@@ -502,6 +595,12 @@ class Index:
                     pending = []
                 if not item.last_part:
                     continue
+                if document.copy_of:
+                    summary.merged += 1
+                    stale_ids.extend(sorted(document.old_ids))
+                    document = None
+                    bar.update()
+                    continue
                 if document.n_chunks == 0:
                     self._skip(summary, Skipped(item.source, "no article text after cleaning"), bar)
                     document = None
@@ -517,11 +616,20 @@ class Index:
             summary.chunks_written += self._write(pending)
             bar.close()
             if prune:
-                under = [_source_prefix(p) for p in paths]
+                under = [_source_prefix(Path(p)) for p in paths if not is_url(p)]
                 for doc_id, info in stored.items():
                     if doc_id not in seen and any(info["source"].startswith(u) for u in under):
                         stale_ids.extend(info["ids"])
                         summary.removed += 1
+                gone_copies = [
+                    c.doc_id
+                    for c in self.wire_copies.copies.values()
+                    if c.doc_id not in seen and any(c.source.startswith(u) for u in under)
+                ]
+                self.wire_copies.forget(gone_copies)
+                summary.removed += len(gone_copies)
+            self.wire_copies.forget({cid.split("-", 1)[0] for cid in stale_ids} - seen)
+            self.wire_copies.save()
             self._delete(stale_ids)
             self._add_days(undated_ids)
             self.bm25.loaded = False
@@ -540,12 +648,21 @@ class Index:
         bar.update()
 
     def _prepare(self, article: Article, document: _DocumentInProgress) -> list[Chunk]:
-        """Clean and chunk one part of a document; later parts keep the title and date of the first."""
+        """Clean and chunk one part of a document; later parts keep the title and date of the first.
+
+        A one-part article that repeats an indexed one (a wire copy) is recorded beside it
+        and gives no chunks.
+        """
         cleaned = clean(article)
+        if article.part == 0 and article.last_part and self.settings.merge_wire_copies and cleaned.text:
+            copy = self.wire_copies.original_of(cleaned)
+            if copy is not None:
+                document.copy_of = copy.original
+                return []
         if article.part == 0:
-            document.title, document.date = cleaned.title, cleaned.date
+            document.title, document.date, document.date_source = cleaned.title, cleaned.date, cleaned.date_source
         else:
-            cleaned = replace(cleaned, title=document.title, date=document.date)
+            cleaned = replace(cleaned, title=document.title, date=document.date, date_source=document.date_source)
         chunks = chunk(cleaned, self.settings.chunk_size, self.settings.chunk_overlap, document.offset)
         document.offset += len(cleaned.text) + len(PART_SEPARATOR)
         return chunks
@@ -618,10 +735,12 @@ class _DocumentInProgress:
     old: dict[str, Any] | None
     title: str = ""
     date: str = ""
+    date_source: str = ""
     offset: int = 0
     n_chunks: int = 0
     new_ids: set[str] = field(default_factory=set)
     held: Chunk | None = None
+    copy_of: str = ""
 
     @property
     def old_ids(self) -> set[str]:
@@ -656,9 +775,14 @@ def _source_prefix(path: Path) -> str:
     return "" if name == "." else name.rstrip("/") + "/"
 
 
-def chunk_from_record(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
-    """Rebuild a :class:`Chunk` from what Chroma stores."""
-    return Chunk(chunk_id=chunk_id, text=text, **{k: meta.get(k, "") for k in CHUNK_FIELDS})
+def fetcher_from(settings: Settings) -> Fetcher:
+    """The downloader for web pages and feeds, within the settings' limits."""
+    return Fetcher(
+        timeout_s=int(settings.fetch_timeout_s),
+        max_bytes=int(settings.max_html_mb * 2**20),
+        user_agent=settings.user_agent,
+        allow_private=settings.fetch_private_addresses,
+    )
 
 
 def open_client(settings: Settings) -> Any:

@@ -1,20 +1,30 @@
-"""Load stage: find article files and read them as text, skipping bad files with a reason."""
+"""Load stage: find articles and read them, skipping bad files and rows with a reason.
+
+Sources: text, Markdown and HTML files; PDFs, page by page; archive exports (CSV, JSON Lines,
+JSON) with one article per row; web pages by URL; RSS and Atom feeds. The readers for the
+last four live in :mod:`rag.sources`.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import BadDocumentError
+from rag.sources.exports import EXPORT_SUFFIXES, load_export
+from rag.sources.pdf import load_pdf
+from rag.sources.web import Fetcher, is_url, load_feed, load_url
 from rag.types import Article
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES
+PDF_SUFFIXES = frozenset({".pdf"})
+FEED_SUFFIXES = frozenset({".rss", ".atom"})
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | EXPORT_SUFFIXES | FEED_SUFFIXES
 BINARY_SIGNATURES = (b"\x89PNG", b"PK\x03\x04", b"%PDF", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b")
 
 
@@ -213,23 +223,85 @@ def _part(source: str, content_hash: str, data: bytes, part: int, last: bool) ->
 
 
 def load(
-    paths: Iterable[Path],
+    paths: Iterable[Path | str],
     max_bytes: int | None = None,
     max_html_bytes: int | None = None,
     section_bytes: int | None = None,
+    *,
+    fields: Mapping[str, str] | None = None,
+    feeds: Iterable[str] = (),
+    fetcher: Fetcher | None = None,
+    is_unchanged: Callable[[str, str], bool] | None = None,
 ) -> Iterator[Article | Skipped]:
-    """Load every supported file under ``paths``; a bad or oversized file becomes :class:`Skipped`.
+    """Load every article under ``paths`` (files, folders and URLs) and in ``feeds``.
 
+    A bad or oversized file, row, page or feed entry becomes :class:`Skipped` and the rest go on.
     A text file larger than ``section_bytes`` comes as several parts (see :func:`load_sections`);
     HTML has to be parsed whole, so it has its own, lower size limit ``max_html_bytes``.
+    ``fields`` maps article fields to an export's columns where the common names do not fit.
+    ``is_unchanged(doc_id, content_hash)`` lets a feed skip downloading pages it already has.
     """
-    for path in find_files(paths):
-        is_html = path.suffix.lower() in HTML_SUFFIXES
-        try:
-            size = file_size(path, max_html_bytes if is_html and max_html_bytes else max_bytes)
-            if section_bytes and size > section_bytes and not is_html:
-                yield from load_sections(path, section_bytes)
-            else:
-                yield _read_whole(path)
-        except BadDocumentError as exc:
-            yield Skipped(source_name(path), str(exc))
+    fetcher = fetcher or Fetcher()
+    unchanged = is_unchanged or (lambda doc_id, content_hash: False)
+    for target in paths:
+        if is_url(target):
+            yield from _guarded(str(target), lambda url=str(target): iter([load_url(url, fetcher, document_id)]))
+            continue
+        for path in find_files([Path(target)]):
+            yield from _load_path(path, max_bytes, max_html_bytes, section_bytes, fields or {}, fetcher, unchanged)
+    for feed in feeds:
+        yield from _feed_items(feed, fetcher, unchanged)
+
+
+def _load_path(
+    path: Path,
+    max_bytes: int | None,
+    max_html_bytes: int | None,
+    section_bytes: int | None,
+    fields: Mapping[str, str],
+    fetcher: Fetcher,
+    unchanged: Callable[[str, str], bool],
+) -> Iterator[Article | Skipped]:
+    suffix = path.suffix.lower()
+    source = source_name(path)
+    if suffix in FEED_SUFFIXES:
+        yield from _feed_items(str(path), fetcher, unchanged)
+        return
+    if suffix in EXPORT_SUFFIXES:
+        yield from _export_items(path, source, fields)
+        return
+    is_html = suffix in HTML_SUFFIXES
+    try:
+        size = file_size(path, max_html_bytes if is_html and max_html_bytes else max_bytes)
+        if suffix in PDF_SUFFIXES:
+            yield from load_pdf(path, source, document_id(source), hash_file(path))
+        elif section_bytes and size > section_bytes and not is_html:
+            yield from load_sections(path, section_bytes)
+        else:
+            yield _read_whole(path)
+    except BadDocumentError as exc:
+        yield Skipped(source, str(exc))
+
+
+def _export_items(path: Path, source: str, fields: Mapping[str, str]) -> Iterator[Article | Skipped]:
+    try:
+        for item in load_export(path, source, fields, document_id):
+            yield item if isinstance(item, Article) else Skipped(f"{source} row {item[0]}", item[1])
+    except (BadDocumentError, OSError, UnicodeError) as exc:
+        yield Skipped(source, str(exc))
+
+
+def _feed_items(feed: str, fetcher: Fetcher, unchanged: Callable[[str, str], bool]) -> Iterator[Article | Skipped]:
+    def entries() -> Iterator[Article | Skipped]:
+        for item in load_feed(feed, fetcher, document_id, unchanged):
+            yield item if isinstance(item, Article) else Skipped(*item)
+
+    yield from _guarded(feed, entries)
+
+
+def _guarded(source: str, items: Callable[[], Iterator[Article | Skipped]]) -> Iterator[Article | Skipped]:
+    """The items, or :class:`Skipped` for ``source`` when reading it fails."""
+    try:
+        yield from items()
+    except BadDocumentError as exc:
+        yield Skipped(source, str(exc))

@@ -13,7 +13,7 @@ import time
 import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -350,7 +350,7 @@ class Assistant:
             ),
             short_answer=short if cited.supported else "",
             abstained=not cited.supported,
-            citations=cited.citations,
+            citations=[replace(c, also_published=self.index.also_published(c.doc_id)) for c in cited.citations],
             timings=turn.timings,
             standalone_question=turn.standalone,
             notes=turn.notes,

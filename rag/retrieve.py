@@ -13,7 +13,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from rag.cite import is_about
-from rag.index import CHUNK_FIELDS, Index
+from rag.index import Index
 from rag.timeframe import TimeFrame, day_number, from_day_number
 from rag.types import Chunk, Filters
 
@@ -160,8 +160,7 @@ def document_to_hit(document: Document) -> Hit:
     meta = dict(document.metadata)
     scores = {k: float(meta.pop(k, 0.0)) for k in ("score", "dense", "bm25")}
     chunk_id = meta.pop("chunk_id", document.id or "")
-    fields = {k: meta.get(k, "") for k in CHUNK_FIELDS}
-    return Hit(Chunk(chunk_id=chunk_id, text=document.page_content, **fields), **scores)
+    return Hit(Chunk.from_metadata(chunk_id, document.page_content, meta), **scores)
 
 
 class HybridRetriever(BaseRetriever):

@@ -28,6 +28,20 @@ class Settings(BaseSettings):
     read_section_mb: float = Field(
         1.0, description="Larger text files are read, cleaned and chunked a section of this size at a time."
     )
+    fetch_timeout_s: float = Field(20.0, description="Seconds before a web page or feed download is given up.")
+    user_agent: str = Field("newsrag/0.1 (article indexer)", description="User agent sent with downloads.")
+    fetch_private_addresses: bool = Field(
+        False,
+        description="Allow downloads from loopback and private network addresses (off: a shared server "
+        "cannot be made to probe the machines behind it).",
+    )
+    merge_wire_copies: bool = Field(
+        True, description="Keep one copy of a story republished by several outlets; note the others beside it."
+    )
+    wire_copy_threshold: float = Field(
+        0.8, description="Estimated Jaccard similarity of two articles' leads above which one is a copy."
+    )
+    wire_copy_lead_words: int = Field(300, description="Words at the start of an article compared for copies.")
     ingest_wait_s: float = Field(10.0, description="How long an ingest waits for another one on the same index.")
     index_refresh_s: float = Field(
         30.0,

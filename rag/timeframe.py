@@ -222,3 +222,22 @@ def build_filters(
     if filters.since and filters.until and filters.since > filters.until:
         raise UserError(f"The start date {filters.since} is after the end date {filters.until}.")
     return filters
+
+
+def metadata_date(value: str) -> str:
+    """A date found in a file's or a feed's metadata as ISO ``YYYY-MM-DD``; "" when there is none.
+
+    Takes ISO timestamps, PDF dates (``D:20230505120000Z``) and what ``dateparser`` reads.
+    """
+    text = value.strip().removeprefix("D:")
+    if re.fullmatch(r"\d{8}(\d{6})?.*", text):
+        text = f"{text[:4]}-{text[4:6]}-{text[6:8]}"
+    try:
+        return date.fromisoformat(text[:10]).isoformat()
+    except ValueError:
+        pass
+    try:
+        parsed = parse_day(text)
+    except UserError:
+        return ""
+    return parsed.isoformat() if parsed else ""

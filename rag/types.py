@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import date
 from typing import Any
 
@@ -22,7 +22,16 @@ class Article:
     date: str = ""
     content_hash: str = ""
     date_source: str = ""
-    """How ``date`` was found: "html" (the page's metadata), "text" (the dateline), "" (undated)."""
+    """How ``date`` was found: "html" (the page's metadata), "metadata" (a PDF's, an export's
+    column or a feed entry's), "url" (the link's path), "text" (the dateline), "" (undated)."""
+    url: str = ""
+    author: str = ""
+    site: str = ""
+    page: int = 0
+    """The PDF page this part holds (from 1); 0 when the source has no pages."""
+    kind: str = ""
+    """"html" when ``text`` is a web page still to be extracted, "text" when it is text; "" to go by
+    the source's file name (``.html``, ``.htm``)."""
     part: int = 0
     last_part: bool = True
 
@@ -41,6 +50,20 @@ class Chunk:
     source: str = ""
     content_hash: str = ""
     date_source: str = ""
+    url: str = ""
+    author: str = ""
+    site: str = ""
+    page: int = 0
+
+    @classmethod
+    def from_metadata(cls, chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
+        """Rebuild a chunk from what Chroma stores beside it (fields stored before they existed are blank)."""
+        known = {
+            f.name: meta.get(f.name, "" if f.default is MISSING else f.default)
+            for f in fields(cls)
+            if f.name not in ("chunk_id", "text")
+        }
+        return cls(chunk_id=chunk_id, text=text, **known)
 
     def metadata(self) -> dict[str, Any]:
         """Metadata stored beside the chunk in Chroma (scalars only).
@@ -68,6 +91,21 @@ class Citation:
     start: int
     end: int
     date_source: str = ""
+    url: str = ""
+    author: str = ""
+    site: str = ""
+    page: int = 0
+    also_published: tuple[str, ...] = ()
+    """Where copies of the same story appeared too ("also published in/at"), merged at ingest."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form: ``url``, ``author``, ``site``, ``page`` and ``also_published`` only when known."""
+        data = asdict(self)
+        data["also_published"] = list(self.also_published)
+        return {k: v for k, v in data.items() if k not in OPTIONAL_CITATION_KEYS or v}
+
+
+OPTIONAL_CITATION_KEYS = ("url", "author", "site", "page", "also_published")
 
 
 @dataclass(frozen=True)
@@ -123,7 +161,7 @@ class Reply:
             "answer": self.answer,
             "short_answer": self.short_answer,
             "abstained": self.abstained,
-            "citations": [asdict(c) for c in self.citations],
+            "citations": [c.to_dict() for c in self.citations],
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "notes": list(self.notes),
             "p_refusal": None if self.p_refusal is None else round(self.p_refusal, 4),
