@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 import shutil
 import time
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from fastapi import Depends, FastAPI, HTTPException
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, Field
 
+from rag.display import plural
 from rag.errors import IndexUnavailableError, ModelUnavailableError, RagError
 from rag.load import SUPPORTED_SUFFIXES
 from rag.pipeline import Assistant
@@ -68,7 +70,7 @@ def save_uploads(paths: list[str], folder: Path) -> tuple[list[Path], list[str]]
         source = Path(raw)
         name = safe_name(source.name)
         if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
-            rejected.append(f"{name}: only .txt, .md and .html articles are accepted")
+            rejected.append(f"{name}: not an article file ({', '.join(sorted(SUPPORTED_SUFFIXES))})")
         elif source.stat().st_size > MAX_UPLOAD_BYTES:
             rejected.append(f"{name}: larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
         else:
@@ -140,7 +142,7 @@ class ChatApp:
     def record_feedback(self, messages: list[dict[str, Any]], data: gr.LikeData) -> None:
         """Append a thumbs up or down, with the question and answer, to feedback.jsonl."""
         index = data.index if isinstance(data.index, int) else data.index[0]
-        answer = render.message_text(messages[index]) if 0 <= index < len(messages) else ""
+        answer = render.answer_only(render.message_text(messages[index])) if 0 <= index < len(messages) else ""
         question = next(
             (render.message_text(m) for m in reversed(messages[:index]) if m.get("role") == "user"),
             "",
@@ -149,25 +151,54 @@ class ChatApp:
         with self.feedback_file.open("a", encoding="utf-8") as out:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
-    def articles(self) -> str:
-        """The indexed articles for the side panel."""
-        return render.articles_markdown(self.assistant.index.documents())
+    def articles(self) -> tuple[str, list[list[str]], list[dict[str, Any]]]:
+        """The side panel's count line, its table of indexed articles, and those articles in table order."""
+        documents = self.assistant.index.documents()
+        rows, shown = render.article_rows(documents)
+        return render.articles_summary(documents), rows, shown
 
-    def upload(self, files: list[str] | None, progress: gr.Progress | None = None) -> tuple[str, Any]:
+    def choose_article(self, shown: list[dict[str, Any]], event: gr.SelectData) -> tuple[str, str, Any]:
+        """A click on an article's remove button asks for confirmation; other clicks close the question."""
+        row, column = event.index if isinstance(event.index, list | tuple) else (event.index, 0)
+        if column != 1 or not 0 <= row < len(shown):
+            return "", "", gr.update(visible=False)
+        article = shown[row]
+        question = (
+            f"Remove **{render.escape(article['title'] or article['source'])}** from the index? "
+            "Its passages will no longer be used to answer."
+        )
+        return article["doc_id"], question, gr.update(visible=True)
+
+    def remove_article(self, doc_id: str) -> tuple[Any, ...]:
+        """Remove the confirmed article from Chroma and BM25 together."""
+        status = ""
+        if doc_id:
+            try:
+                removed = self.assistant.index.remove(doc_id, ids_only=True)
+                status = (
+                    f"✅ Removed {render.escape(removed[0]['title'] or removed[0]['source'])}."
+                    if removed
+                    else "Nothing removed: the article was already gone."
+                )
+            except RagError as exc:
+                status = f"❌ {render.escape(str(exc))}"
+        return status, *self.articles(), "", gr.update(visible=False)
+
+    def upload(self, files: list[str] | None, progress: gr.Progress | None = None) -> tuple[Any, ...]:
         """Add uploaded articles to the index without a restart."""
         progress = progress or gr.Progress()
         if not files:
-            return "Choose .txt, .md or .html files first.", self.articles()
+            return "Choose article files first.", *self.articles()
         progress(0.1, desc="Checking files")
         accepted, rejected = save_uploads([str(f) for f in files], self.index_dir / "uploads")
         lines = [f"❌ {render.escape(r)}" for r in rejected]
         if accepted:
-            progress(0.4, desc=f"Indexing {len(accepted)} file(s)")
+            progress(0.4, desc=f"Indexing {plural(len(accepted), 'file')}")
             summary = self.assistant.index.ingest(accepted)
             lines.insert(0, f"✅ {summary.line()}")
             lines += [f"❌ {render.escape(s.source)}: {render.escape(s.reason)}" for s in summary.skipped_files]
         progress(1.0)
-        return "\n\n".join(lines), self.articles()
+        return "\n\n".join(lines), *self.articles()
 
     # ---- layout --------------------------------------------------------------------------
     def blocks(self) -> gr.Blocks:
@@ -217,12 +248,29 @@ class ChatApp:
                         clear = gr.Button("Clear conversation", elem_id="clear", size="sm")
                 with gr.Column(scale=2, min_width=280):
                     with gr.Tab("Articles"):
-                        table = gr.Markdown(self.articles, elem_id="articles")
+                        count = gr.Markdown(elem_id="article-count")
+                        table = gr.Dataframe(
+                            headers=render.ARTICLE_COLUMNS,
+                            datatype=["markdown", "str"],
+                            column_widths=["82%", "18%"],
+                            interactive=False,
+                            wrap=True,
+                            max_height=520,
+                            elem_id="articles",
+                        )
+                        chosen = gr.State("")
+                        listed = gr.State([])
+                        with gr.Group(visible=False, elem_id="confirm-remove") as confirm:
+                            question = gr.Markdown()
+                            with gr.Row():
+                                really = gr.Button("Remove", variant="stop", size="sm", elem_id="confirm-remove-yes")
+                                cancel = gr.Button("Cancel", size="sm", elem_id="confirm-remove-no")
+                        removal = gr.Markdown(elem_id="remove-status")
                     with gr.Tab("Add articles"):
                         files = gr.File(
                             file_count="multiple",
                             file_types=sorted(SUPPORTED_SUFFIXES),
-                            label="Articles (.txt, .md, .html)",
+                            label="Articles: text, Markdown, HTML, PDF, or CSV/JSONL/JSON exports",
                             elem_id="upload",
                         )
                         add = gr.Button("Add to index", elem_id="add")
@@ -236,17 +284,30 @@ class ChatApp:
                 )
             clear.click(lambda: ("", []), None, [box, chatbot], queue=False)
             chatbot.like(self.record_feedback, [chatbot], None)
-            add.click(self.upload, [files], [status, table], concurrency_id="answer")
+            add.click(self.upload, [files], [status, count, table, listed], concurrency_id="answer")
+            page.load(self.articles, None, [count, table, listed])
+            table.select(self.choose_article, [listed], [chosen, question, confirm])
+            really.click(
+                self.remove_article, [chosen], [removal, count, table, listed, chosen, confirm], concurrency_id="answer"
+            )
+            cancel.click(lambda: ("", gr.update(visible=False)), None, [chosen, confirm], queue=False)
         return page
 
 
+def credentials_match(username: str, password: str, auth: tuple[str, str]) -> bool:
+    """True when both match, compared in constant time (a timing difference would leak how much matched)."""
+    user_ok = secrets.compare_digest(username.encode("utf-8"), auth[0].encode("utf-8"))
+    password_ok = secrets.compare_digest(password.encode("utf-8"), auth[1].encode("utf-8"))
+    return user_ok and password_ok
+
+
 def create_app(assistant: Assistant, auth: tuple[str, str] | None = None) -> FastAPI:
-    """FastAPI app with ``POST /api/ask`` and the Gradio page at ``/``."""
+    """FastAPI app with the JSON API (``/api/ask``, ``/api/documents``) and the Gradio page at ``/``."""
     app = FastAPI(title="newsrag", docs_url=None, redoc_url=None)
     basic = HTTPBasic(auto_error=False)
 
     def check_auth(credentials: HTTPBasicCredentials | None = Depends(basic)) -> None:
-        if auth and (credentials is None or (credentials.username, credentials.password) != auth):
+        if auth and (credentials is None or not credentials_match(credentials.username, credentials.password, auth)):
             raise HTTPException(401, "Authentication required", {"WWW-Authenticate": "Basic"})
 
     @app.post("/api/ask", dependencies=[Depends(check_auth)])
@@ -259,6 +320,25 @@ def create_app(assistant: Assistant, auth: tuple[str, str] | None = None) -> Fas
             raise HTTPException(503, str(exc)) from exc
         except RagError as exc:
             raise HTTPException(400, str(exc)) from exc
+
+    @app.get("/api/documents", dependencies=[Depends(check_auth)])
+    def documents() -> list[dict[str, Any]]:
+        try:
+            return assistant.index.documents()
+        except IndexUnavailableError as exc:
+            raise HTTPException(503, str(exc)) from exc
+
+    @app.delete("/api/documents/{doc_id}", dependencies=[Depends(check_auth)])
+    def remove_document(doc_id: str) -> dict[str, Any]:
+        try:
+            removed = assistant.index.remove(doc_id, ids_only=True)
+        except IndexUnavailableError as exc:
+            raise HTTPException(503, str(exc)) from exc
+        except RagError as exc:
+            raise HTTPException(409, str(exc)) from exc
+        if not removed:
+            raise HTTPException(404, f"No indexed article has the id {doc_id}.")
+        return {"removed": removed}
 
     @app.get("/api/health")
     def health() -> dict[str, Any]:
@@ -273,7 +353,7 @@ def create_app(assistant: Assistant, auth: tuple[str, str] | None = None) -> Fas
         app,
         page,
         path="/",
-        auth=auth,
+        auth=(lambda username, password: credentials_match(username, password, auth)) if auth else None,
         ssr_mode=False,
         css=CSS,
         footer_links=[],

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from rag.cite import content_terms, stem, words
+from rag.display import also_published, origin, plural
 from rag.types import Citation, Reply
 
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-!|~>])")
@@ -29,81 +30,105 @@ def highlight(passage: str, answer: str, question: str = "") -> str:
     return "".join(pieces).replace("** **", " ")
 
 
-def citation_title(n: int | str, title: str, date: str, source: str) -> str:
-    """The one-line header of a collapsible passage."""
-    label = f"[{n}]" if isinstance(n, int) else n
-    parts = [f"{label} {title or 'Untitled'}"]
-    if date:
-        parts.append(date)
-    if source:
-        parts.append(source)
-    return " · ".join(parts)
-
-
 def answer_text(answer: str) -> str:
     """The answer as escaped Markdown, its ``[n]`` markers kept readable."""
     return escape(answer).replace("\\[", "[").replace("\\]", "]")
 
 
 def reply_messages(reply: Reply) -> list[dict[str, Any]]:
-    """Chat messages for a finished reply: the answer, then one collapsible message per passage.
+    """The chat message of a finished reply: the answer, then one collapsible block of its sources.
 
-    A refusal is a quoted warning followed by the closest passages, so it never looks like an
+    One message per answer means one copy button and one like/dislike control per answer. A
+    refusal is a quoted warning followed by the closest passages, so it never looks like an
     answer.
     """
     if reply.abstained:
         note = f"> {REFUSAL_PREFIX}**Not in the articles.** {escape(reply.answer)}"
-        messages = [{"role": "assistant", "content": note}]
-        messages += [
-            _passage_message(
-                f"Closest passage {i}:",
-                chunk.title,
-                chunk.date,
-                chunk.source,
-                escape(chunk.text),
-                True,
-            )
+        passages = [
+            _passage(f"Closest passage {i}", chunk.title, chunk.date, chunk.url or chunk.source, escape(chunk.text))
             for i, chunk in enumerate(reply.closest, start=1)
         ]
-        return messages
+        summary = f"Closest {plural(len(passages), 'passage')}"
+        return [{"role": "assistant", "content": note + sources_block(summary, passages)}]
     text = answer_text(reply.answer)
     for note in reply.notes:
         text += f"\n\n_{escape(note)}_"
-    messages = [{"role": "assistant", "content": text}]
-    messages += [citation_message(c, reply) for c in reply.citations]
-    return messages
+    summary = "Sources: " + " · ".join(f"[{c.n}] {c.title or 'Untitled'}" for c in reply.citations)
+    passages = [citation_passage(c, reply) for c in reply.citations]
+    return [{"role": "assistant", "content": text + sources_block(summary, passages)}]
 
 
-def citation_message(citation: Citation, reply: Reply) -> dict[str, Any]:
-    """A collapsible message quoting a cited passage, supporting words highlighted."""
+def sources_block(summary: str, passages: list[str]) -> str:
+    """A collapsed block under the answer: its summary line names the sources, opening it shows the passages."""
+    if not passages:
+        return ""
+    body = "\n\n".join(passages)
+    return (
+        f'\n\n<details class="sources"><summary>{html.escape(summary, quote=False)}</summary>\n\n{body}\n\n</details>'
+    )
+
+
+def citation_passage(citation: Citation, reply: Reply) -> str:
+    """A cited passage: its header, the quote with supporting words highlighted, where it sits."""
     quoted = highlight(citation.text, reply.short_answer or reply.answer, reply.standalone_question)
-    body = f"> {quoted}\n\n<small>characters {citation.start}–{citation.end}</small>"
-    return _passage_message(citation.n, citation.title, citation.date, citation.source, body)
+    facts = [f"characters {citation.start}–{citation.end}"]
+    if citation.also_published:
+        facts.append(escape(also_published(citation)))
+    header = _header(f"[{citation.n}]", citation.title, citation.date, origin(citation), citation.url)
+    return f"{header}\n\n> {quoted}\n\n<small>{' · '.join(facts)}</small>"
 
 
-def _passage_message(
-    n: int | str, title: str, date: str, source: str, body: str, collapsed: bool = False
-) -> dict[str, Any]:
-    metadata: dict[str, Any] = {"title": escape_title(citation_title(n, title, date, source))}
-    if collapsed:
-        metadata["status"] = "done"
-    return {"role": "assistant", "content": body, "metadata": metadata}
+def _passage(label: str, title: str, date: str, place: str, body: str) -> str:
+    return f"{_header(label, title, date, place)}\n\n> {body}"
 
 
-def escape_title(text: str) -> str:
-    """Accordion titles are plain text, but keep tags out all the same."""
-    return html.escape(text, quote=False)
+def _header(label: str, title: str, date: str, place: str, url: str = "") -> str:
+    """``[1] Title · date · place``, the title a link when the article has a web address."""
+    shown = escape(title or "Untitled")
+    if url.startswith(("http://", "https://")):
+        shown = f"[{shown}]({_link(url)})"
+    return " · ".join(x for x in (f"{escape(label)} {shown}", escape(date), escape(place)) if x)
 
 
-def articles_markdown(documents: list[dict[str, Any]]) -> str:
-    """The indexed articles as an escaped Markdown list: title, date, passages, source."""
+def _link(url: str) -> str:
+    return url.replace(")", "%29").replace(" ", "%20")
+
+
+def answer_only(content: str) -> str:
+    """A reply message without its sources block: what the answer said."""
+    return content.split('\n\n<details class="sources">', 1)[0]
+
+
+ARTICLE_COLUMNS = ["Article", ""]
+REMOVE_LABEL = "Remove"
+
+
+def articles_summary(documents: list[dict[str, Any]]) -> str:
+    """The count line ("1,249 articles indexed", with any wire copies merged into them), or how to add some."""
     if not documents:
-        return "_No articles indexed yet._"
-    lines = [f"**{len(documents)} article(s) indexed**", ""]
-    for d in documents:
-        facts = " · ".join(x for x in (d["date"], f"{d['passages']} passages", d["source"]) if x)
-        lines.append(f"- **{escape(d['title'] or 'Untitled')}**  \n  <small>{escape(facts)}</small>")
-    return "\n".join(lines)
+        return "_No articles indexed yet. Add some under “Add articles”._"
+    copies = sum(1 for d in documents if d.get("copy_of"))
+    line = f"**{plural(len(documents) - copies, 'article')} indexed**"
+    if copies:
+        line += f", and {plural(copies, 'wire copy', 'wire copies')} merged into them"
+    return line
+
+
+def article_rows(documents: list[dict[str, Any]]) -> tuple[list[list[str]], list[dict[str, Any]]]:
+    """The side panel's table, one row per indexed article, and the articles in the same order.
+
+    A row shows the title (a link when the article has a web address), its date, passages and
+    source, and a remove button.
+    """
+    shown = [d for d in documents if not d.get("copy_of")]
+    rows = []
+    for d in shown:
+        title = escape(d["title"] or "Untitled")
+        if str(d.get("url", "")).startswith(("http://", "https://")):
+            title = f"[{title}]({_link(d['url'])})"
+        facts = " · ".join((d["date"] or "undated", plural(d["passages"], "passage"), d["source"]))
+        rows.append([f"**{title}**<br><small>{escape(facts)}</small>", REMOVE_LABEL])
+    return rows, shown
 
 
 def message_text(message: dict[str, Any]) -> str:
@@ -127,7 +152,7 @@ def history_pairs(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
         if message.get("role") == "user":
             question = _plain(content)
         elif question is not None and not (message.get("metadata") or {}).get("title"):
-            pairs.append((question, _plain(content)))
+            pairs.append((question, _plain(answer_only(content))))
             question = None
     return pairs
 
