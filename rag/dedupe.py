@@ -1,6 +1,7 @@
 """Wire copies: the same story republished by several outlets is kept once in retrieval.
 
-Between clean and chunk, each article's lead (its first ``lead_words`` words) is cut into
+Between clean and chunk, each article's lead (the first ``lead_words`` words after its
+headline, dateline and byline) is cut into
 five-word shingles and summarised by a MinHash (``datasketch``). An article whose lead is
 at least ``threshold`` similar (estimated Jaccard) to an indexed one is not indexed again: it
 is recorded as "also published" beside that article and shown with its citations.
@@ -29,6 +30,9 @@ from rag.types import Article
 log = logging.getLogger(__name__)
 
 SHINGLE_WORDS = 5
+HEAD_LINES = 4
+HEAD_LINE_CHARS = 80
+"""Up to ``HEAD_LINES`` opening lines shorter than this (headline, dateline, byline) are not compared."""
 MINHASH_SCHEME = "affine32"
 """Fixed, so signatures stored by one datasketch version compare with those of the next."""
 WORD = re.compile(r"\w+")
@@ -53,6 +57,18 @@ class Copy:
         """Where it was published, for "also published in/at": the link, else the site, else the file."""
         place = self.url or self.site or self.source
         return f"{place} ({self.date})" if self.date else place
+
+
+def body(article: Article) -> str:
+    """The text without its opening lines: outlets give the same story their own headline, dateline and byline."""
+    paragraphs = article.text.split("\n")
+    skipped = 0
+    while skipped < HEAD_LINES and len(paragraphs) > skipped + 1:
+        line = paragraphs[skipped].strip()
+        if line and line != article.title and len(line) >= HEAD_LINE_CHARS:
+            break
+        skipped += 1
+    return "\n".join(paragraphs[skipped:])
 
 
 def shingles(text: str, lead_words: int) -> set[bytes]:
@@ -138,7 +154,7 @@ class WireCopies:
         if values is not None:
             return MinHash(num_perm=self.num_perm, hashvalues=values, scheme=MINHASH_SCHEME)
         minhash = MinHash(num_perm=self.num_perm, scheme=MINHASH_SCHEME)
-        minhash.update_batch(list(shingles(article.text if article else "", self.lead_words)))
+        minhash.update_batch(list(shingles(body(article) if article else "", self.lead_words)))
         return minhash
 
     def original_of(self, article: Article) -> Copy | None:

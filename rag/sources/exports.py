@@ -142,22 +142,27 @@ def load_export(
 ) -> Iterator[Article | tuple[int, str]]:
     """Each row as an :class:`Article`, or ``(row number, reason)`` for a row that cannot be one.
 
+    Columns are matched once for a CSV, and for each set of keys in a JSON export, whose rows
+    need not share their keys.
+
     A row's document id comes from its id column, else its url, else its content (and, for a
     row repeating an earlier one, how many times it was seen), so an export read again keeps
     the ids of the rows it had.
     """
-    mapping: dict[str, str] | None = None
+    mappings: dict[tuple[str, ...], dict[str, str]] = {}
     repeats: Counter[str] = Counter()
     for number, row in read_rows(path):
         if isinstance(row, str):
             yield number, row
             continue
-        if mapping is None:
-            mapping = column_map(list(row), overrides)
-            if "text" not in mapping:
-                raise BadDocumentError(
-                    f"no text column among {', '.join(map(str, row)) or 'none'} (name one with --field text=COLUMN)"
-                )
+        columns = tuple(map(str, row))
+        mapping = mappings.get(columns) or mappings.setdefault(columns, column_map(list(columns), overrides))
+        if "text" not in mapping:
+            reason = f"no text column among {', '.join(columns) or 'none'} (name one with --field text=COLUMN)"
+            if path.suffix.lower() == ".csv":
+                raise BadDocumentError(reason)
+            yield number, reason
+            continue
         values = {field: text_value(row.get(column)) for field, column in mapping.items()}
         if not values.get("text"):
             yield number, f"empty {mapping['text']!r}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import warnings
 from collections.abc import Callable, Iterator
 from configparser import ConfigParser
 from dataclasses import dataclass
@@ -23,7 +24,8 @@ from rag.types import Article
 log = logging.getLogger(__name__)
 
 SUMMARY_ONLY_CHARS = 600
-"""A feed entry with no full content and a summary shorter than this gets its linked page fetched."""
+"""A feed entry with no full content and a summary shorter than this gets its linked page fetched.
+Some feeds put the whole story in the summary; those are used as they are."""
 
 
 def is_url(target: object) -> bool:
@@ -118,7 +120,10 @@ def load_feed(
     if parsed.bozo and not parsed.entries:
         raise BadDocumentError(f"not an RSS or Atom feed ({parsed.get('bozo_exception', 'unreadable')})")
     site = parsed.feed.get("title", "")
-    for entry in parsed.entries:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        entries = [dict(entry) for entry in parsed.entries]
+    for entry in entries:
         link = entry.get("link", "")
         source = link or f"{feed}#{entry.get('id') or entry.get('title', '')}"
         content = " ".join(part.get("value", "") for part in entry.get("content", []))
@@ -132,7 +137,7 @@ def load_feed(
             yield Article(doc_id=doc_id, source=source, text="", content_hash=content_hash)
             continue
         html = content or summary
-        if link and is_url(link) and len(content or summary) < SUMMARY_ONLY_CHARS:
+        if link and is_url(link) and not content and len(summary) < SUMMARY_ONLY_CHARS:
             try:
                 data, _ = fetcher.get(link)
                 html = data.decode("utf-8", errors="replace")
@@ -141,6 +146,8 @@ def load_feed(
         if not html.strip():
             yield source, "feed entry without text or a page to fetch"
             continue
+        if not html.lstrip()[:15].lower().startswith(("<!doctype", "<html")):
+            html = f"<html><body><article>{html}</article></body></html>"
         published = entry.get("published_parsed") or entry.get("updated_parsed")
         when = date(*published[:3]).isoformat() if published else metadata_date(entry.get("published", ""))
         yield Article(
