@@ -49,8 +49,10 @@ def test_pdf_pages_are_cited_by_number_and_bad_pdfs_are_skipped(settings, embedd
     write_pdf(
         folder / "report.pdf",
         [
-            "Port Elin Harbour Report\nThe harbour board met in May to review the storm damage\nand the cost of repairs.",
-            "The board appointed Ines Carvalho as the new harbour mas-\nter on 3 May 2023. She was the deputy for six years.",
+            "Port Elin Harbour Report\nThe harbour board met in May to review the storm damage\n"
+            "and the cost of repairs.",
+            "The board appointed Ines Carvalho as the new harbour mas-\nter on 3 May 2023. "
+            "She was the deputy for six years.",
             "Repairs to the north pier will cost 2.4 million euros\nand finish by the end of the year.",
         ],
         title="Port Elin Harbour Report",
