@@ -1,6 +1,6 @@
 """Benchmarks: ingestion throughput, embedding backends, retrieval latency at scale, answer latency.
 
-Usage: python evals/bench.py [ingest] [backends] [retrieval] [answer] [--scale 10000 100000]
+Usage: python evals/bench.py [ingest] [exports] [backends] [retrieval] [answer] [--scale 10000 100000]
 Each section prints a table and writes evals/results/bench-SECTION.json with the machine.
 """
 
@@ -13,6 +13,7 @@ import os
 import resource
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,47 @@ def bench_ingest(settings: Settings, scratch: Path) -> None:
             "overhead_ratio": round(ingest_rate / (len(texts) / backend_s), 3),
         },
     )
+
+
+def bench_exports(settings: Settings, scratch: Path) -> None:
+    """Each news CSV ingested as an export against the same rows as one text file each.
+
+    Reports chunks per second on both paths (the export path must keep at least 0.9 of the
+    text path's rate), articles known, titled and dated, and the share merged as wire copies.
+    """
+    embedder = Embedder.from_settings(settings)
+    results: dict[str, Any] = {}
+    for name in COLLECTIONS:
+        folder = scratch / name.removesuffix(".csv")
+        texts = folder / "texts"
+        texts.mkdir(parents=True)
+        for i, text in enumerate(news_rows(name)):
+            (texts / f"{i:05d}.txt").write_text(text, encoding="utf-8")
+        runs = {}
+        for path, source in (("text", texts), ("csv", DATA / name)):
+            embedder._cache.clear()
+            index = Index(settings.model_copy(update={"index_dir": folder / f"index-{path}"}), embedder, create=True)
+            began = time.perf_counter()
+            summary = index.ingest([source])
+            seconds = time.perf_counter() - began
+            documents = index.documents()
+            runs[path] = {
+                "seconds": round(seconds, 1),
+                "chunks": summary.chunks_written,
+                "chunks_per_s": round(summary.chunks_written / seconds, 1),
+                "articles": len(documents),
+                "indexed": summary.added,
+                "wire_copies": summary.merged,
+                "wire_copy_share": round(summary.merged / max(1, len(documents)), 4),
+                "failed": summary.failed,
+                "titled": sum(1 for d in documents if d["title"]),
+                "dated": sum(1 for d in documents if d["date"]),
+                "dated_by": dict(Counter(d["date_source"] for d in documents if d["date"])),
+            }
+        runs["csv_to_text_rate"] = round(runs["csv"]["chunks_per_s"] / runs["text"]["chunks_per_s"], 3)
+        results[name] = runs
+        print(name, json.dumps(runs))
+    save("exports", results)
 
 
 def hit_at_k(embedder: Embedder, settings: Settings, corpus: Path, cases: list[Case], folder: Path) -> float:
@@ -255,7 +297,7 @@ def bench_answer(settings: Settings, scratch: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("sections", nargs="*", default=["ingest", "backends", "retrieval", "answer"])
+    parser.add_argument("sections", nargs="*", default=["ingest", "exports", "backends", "retrieval", "answer"])
     parser.add_argument("--scale", type=int, nargs="+", default=[10_000, 100_000])
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -248,3 +248,23 @@ def test_wire_copies_are_merged_and_shown_with_the_citation(settings, embedder, 
     assert [r["doc_id"] for r in removed] == [rows["a-elin-herald.txt"]["doc_id"]]
     again = index.ingest([folder])
     assert (again.added, again.merged) == (1, 0), "the copy takes the removed original's place"
+
+
+def test_command_line_reads_urls_feeds_and_field_overrides(site, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    urls = tmp_path / "urls.txt"
+    urls.write_text(f"# saved pages\n{site['base']}/harbour.html\n", encoding="utf-8")
+    export = tmp_path / "odd.csv"
+    export.write_text('Heading,Copy\nDam inspected,"Engineers inspected the Elin dam on Monday."\n', encoding="utf-8")
+    command = [str(Path(sys.executable).parent / "rag"), "ingest", str(export), "--urls", str(urls)]
+    command += ["--feed", str(site["folder"] / "atom.xml"), "--field", "text=Copy", "--field", "title=Heading"]
+    command += ["--index-dir", str(tmp_path / "index"), "--no-progress"]
+    env = os.environ | {"RAG_FETCH_PRIVATE_ADDRESSES": "true"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "3 added" in done.stdout and "0 failed" in done.stdout
+    bad = subprocess.run([*command[:2], str(export), "--field", "body"], capture_output=True, text=True, timeout=600)
+    assert bad.returncode != 0 and "write FIELD=COLUMN" in bad.stderr and "Traceback" not in bad.stderr

@@ -26,6 +26,9 @@ def test_conversation_with_citations_follow_up_and_refusal(browser, live_server)
     refusal = ask(page, "Who won the 2020 World Cup?", "Closest")
     assert "Not in the articles" in refusal["text"]
     assert page.locator("#chat blockquote", has_text="Not in the articles").count() == 1
+    assert page.locator("#chat [data-testid=bot]").count() == 4, "one message per answer, sources inside it"
+    assert page.locator("#chat button[aria-label='Like']").count() == 4, "one feedback control per answer"
+    assert page.locator("#chat details.sources").count() == 4
 
     page.screenshot(path=str(ARTIFACTS / "chat-1280x800.png"), full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
