@@ -8,6 +8,7 @@ of a copy repeats the first, so only the first copy is embedded; the rest hit th
 cache, and the time measured is the rest of ingestion (load, clean, chunk, write, BM25).
 Every article gets a dateline (spread over 2015-2025) so that date filters have dates to work
 on; only the first chunk of an article holds it, so the other chunks still hit the cache.
+Wire copies are not merged: every copy repeats the same stories on purpose.
 Writes evals/results/bench-scale.json with ingest time, size on disk and hybrid query latency,
 unfiltered and with an as-of date, a one-year range and a source filter.
 """
@@ -124,7 +125,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="rag-scale-") as scratch:
         root = Path(scratch)
         folders = write_copies(root / "articles", copies)
-        base = Settings()
+        base = Settings(merge_wire_copies=False)
         embedder = Embedder.from_settings(base)
         embedder.cache_size = 2 * CHUNKS_PER_COPY
         for store in args.stores:

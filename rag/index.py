@@ -37,7 +37,12 @@ logging.getLogger("bm25s").setLevel(max(logging.getLogger().getEffectiveLevel(),
 
 DOCUMENT_FIELDS = ("doc_id", "title", "date", "date_source", "source", "url", "site")
 FLUSH_CHUNKS = 256
-DENSE_OVERFETCH = 20
+MIN_OVERFETCH_SHARE = 0.05
+"""A filter passing fewer chunks than this share is searched exactly, not by over-fetching."""
+OVERFETCH_MARGIN = 2.0
+"""Fetch this many times the nearest chunks a filter's share suggests, so that ``k`` pass."""
+EXACT_GATHER_SHARE = 0.3
+"""Below this share of passing chunks, only their rows are read for the exact search."""
 PART_SEPARATOR = "\n\n"
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -92,7 +97,8 @@ class BM25Store:
 
     Beside each chunk id it keeps the article's day (``YYYYMMDD``, 0 when undated, -1 when
     stored before days were recorded) and source, so that date and source filters apply to
-    the lexical side exactly as Chroma's ``where`` does to the dense side.
+    the lexical side exactly as Chroma's ``where`` does to the dense side; and the chunk's
+    embedding (memory-mapped), so that a filter passing few chunks is searched exactly.
     """
 
     def __init__(self, folder: Path) -> None:
@@ -105,6 +111,7 @@ class BM25Store:
         self.source_codes = np.zeros(0, dtype=np.int64)
         self.fingerprint = ""
         self.retriever: Any = None
+        self.vectors: np.ndarray | None = None
         self.loaded = False
 
     def load(self) -> bool:
@@ -116,6 +123,7 @@ class BM25Store:
             self.days, self.sources = np.asarray(meta["days"], dtype=np.int64), meta["sources"]
             self._index_sources()
             self.retriever = bm25s.BM25.load(str(self.folder / "bm25")) if self.ids else None
+            self.vectors = self._load_vectors()
             self.loaded = True
             return True
         except Exception as exc:  # noqa: BLE001 (any damage to the files means: rebuild)
@@ -123,7 +131,22 @@ class BM25Store:
             self.loaded = False
             return False
 
-    def build(self, ids: list[str], texts: list[str], days: list[int], sources: list[str]) -> None:
+    def _load_vectors(self) -> np.ndarray | None:
+        """The stored embeddings, one row per id, or ``None`` (an index saved before they were kept)."""
+        path = self.folder / "vectors.npy"
+        if not path.exists():
+            return None
+        vectors = np.load(path, mmap_mode="r")
+        return vectors if vectors.shape[0] == len(self.ids) else None
+
+    def build(
+        self,
+        ids: list[str],
+        texts: list[str],
+        days: list[int],
+        sources: list[str],
+        vectors: np.ndarray | None = None,
+    ) -> None:
         """Index ``texts`` from scratch and save; a crash mid-save leaves the old files usable."""
         self.ids, self.fingerprint = list(ids), fingerprint(ids)
         self.position = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
@@ -138,9 +161,12 @@ class BM25Store:
             self.retriever.index(tokenize_for_bm25(texts), show_progress=False)
             self.retriever.save(str(staging / "bm25"))
         meta = {"ids": self.ids, "fingerprint": self.fingerprint, "days": self.days.tolist(), "sources": self.sources}
+        if vectors is not None and len(vectors) == len(ids):
+            np.save(staging / "vectors.npy", np.asarray(vectors, dtype=np.float32))
         (staging / "ids.json").write_text(json.dumps(meta))
         shutil.rmtree(self.folder, ignore_errors=True)
         staging.rename(self.folder)
+        self.vectors = self._load_vectors()
         self.loaded = True
 
     def _index_sources(self) -> None:
@@ -246,6 +272,7 @@ class Index:
                     "id": chunk_id,
                     "metadata": got["metadatas"][i] if got.get("metadatas") else {},
                     "document": got["documents"][i] if got.get("documents") else None,
+                    "embedding": got["embeddings"][i] if got.get("embeddings") is not None else None,
                 }
             offset += len(got["ids"])
 
@@ -280,13 +307,15 @@ class Index:
     @reaching_chroma
     def rebuild_bm25(self) -> None:
         """Re-create the BM25 index from every chunk text (and its day and source) stored in Chroma."""
-        ids, texts, days, sources = [], [], [], []
-        for record in self.all_records(include=("documents", "metadatas")):
+        ids, texts, days, sources, vectors = [], [], [], [], []
+        for record in self.all_records(include=("documents", "metadatas", "embeddings")):
             ids.append(record["id"])
             texts.append(record["document"] or "")
             days.append(int(record["metadata"].get("day", -1)))
             sources.append(str(record["metadata"].get("source", "")))
-        self.bm25.build(ids, texts, days, sources)
+            vectors.append(record["embedding"])
+        matrix = np.asarray(vectors, dtype=np.float32) if vectors else np.zeros((0, 0), np.float32)
+        self.bm25.build(ids, texts, days, sources, matrix)
         if ids and int(self.bm25.days.min()) < 0:
             log.warning(
                 "The index at %s was built before article dates were stored for filtering; date filters "
@@ -375,25 +404,47 @@ class Index:
     ) -> list[tuple[str, float]]:
         """Chunk ids and cosine similarities of the ``k`` nearest chunks that pass ``filters``.
 
-        Chroma's ``where`` scans the metadata of every chunk (about 300 ms at 100k chunks), so
-        the nearest ``DENSE_OVERFETCH * k`` chunks are fetched unfiltered first and filtered
-        with the BM25 side's mask; only when too few of them pass does Chroma filter itself.
+        Chroma's ``where`` scans the metadata of every chunk (about 300 ms at 100k chunks), so a
+        filtered search asks the vector index for the nearest chunks unfiltered, as many as the
+        filter's share of chunks suggests, and keeps those the BM25 side's mask lets through.
+        When too few pass (a narrow filter), the passing chunks are scored exactly from the
+        stored embeddings; Chroma filters itself only for an index saved before those were kept.
         """
         total = self.count()
         if total == 0:
             return []
         where = self.where(filters)
-        if where is not None:
-            allowed = self.allowed(filters)
-            nearest = self._nearest(query_embedding, min(DENSE_OVERFETCH * k, total), None)
-            passing = [
-                (cid, score)
-                for cid, score in nearest
-                if allowed is None or (cid in self.bm25.position and allowed[self.bm25.position[cid]])
-            ]
-            if len(passing) >= k or len(nearest) == total:
+        if where is None:
+            return self._nearest(query_embedding, min(k, total), None)
+        allowed = self.allowed(filters)
+        if allowed is None:
+            return self._nearest(query_embedding, min(k, total), None)
+        share = float(allowed.mean()) if len(allowed) else 0.0
+        if share >= MIN_OVERFETCH_SHARE:
+            fetch = min(total, max(2 * k, int(OVERFETCH_MARGIN * k / share)))
+            nearest = self._nearest(query_embedding, fetch, None)
+            position = self.bm25.position
+            passing = [(cid, score) for cid, score in nearest if cid in position and allowed[position[cid]]]
+            if len(passing) >= k or fetch == total:
                 return passing[:k]
+        if self.bm25.vectors is not None and len(self.bm25.ids) == total:
+            return self._exact_nearest(query_embedding, k, allowed)
         return self._nearest(query_embedding, min(k, total), where)
+
+    def _exact_nearest(self, query_embedding: np.ndarray, k: int, allowed: np.ndarray) -> list[tuple[str, float]]:
+        """The ``k`` passing chunks most similar to the query, scored from the stored embeddings."""
+        rows = np.flatnonzero(allowed)
+        if not len(rows):
+            return []
+        vectors = self.bm25.vectors
+        query = np.asarray(query_embedding, dtype=np.float32)
+        if len(rows) < EXACT_GATHER_SHARE * len(allowed):
+            scores = np.asarray(vectors[rows] @ query)
+        else:
+            scores = np.asarray(vectors @ query)[rows]
+        best = np.argpartition(-scores, min(k, len(rows)) - 1)[:k]
+        best = best[np.argsort(-scores[best])]
+        return [(self.bm25.ids[rows[i]], float(scores[i])) for i in best]
 
     def _nearest(self, query_embedding: np.ndarray, k: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
         got = self.collection.query(

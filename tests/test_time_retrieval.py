@@ -146,3 +146,20 @@ def test_filtered_dense_search_equals_chromas_own_where(time_index, filters):
     ours = time_index.dense_search(query, 5, filters)
     chromas = time_index._nearest(query, 5, time_index.where(filters))
     assert [i for i, _ in ours] == [i for i, _ in chromas]
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [Filters(as_of=date(2022, 12, 31)), Filters(source="meridian"), Filters(source="no-such-site.example")],
+)
+def test_exact_search_over_stored_embeddings_equals_chromas_where(time_index, filters, monkeypatch):
+    import rag.index
+
+    monkeypatch.setattr(rag.index, "MIN_OVERFETCH_SHARE", 2.0)
+    time_index.ensure_bm25()
+    assert time_index.bm25.vectors is not None and time_index.bm25.vectors.shape[0] == time_index.count()
+    query = time_index.embedder.encode(["Who won the prize?"])[0]
+    ours = time_index.dense_search(query, 5, filters)
+    chromas = time_index._nearest(query, 5, time_index.where(filters))
+    assert [i for i, _ in ours] == [i for i, _ in chromas]
+    assert [round(s, 4) for _, s in ours] == [round(s, 4) for _, s in chromas]
