@@ -37,7 +37,7 @@ def test_one_message_per_reply_with_a_collapsed_sources_block():
     (answer,) = reply_messages(Reply(question="q", answer="Text [1].", short_answer="text", citations=[citation]))
     content = answer["content"]
     assert content.startswith("Text [1].\n\n<details")
-    assert "<summary>Sources: [1] Title &lt;b&gt;</summary>" in content
+    assert "<summary>Sources: [1] Title &lt;b&gt; (2021-06-28)</summary>" in content
     assert "[Title &lt;b&gt;](https://news.example/story)" in content
     assert "p. 2" in content and "Also published at https://wire.example/copy" in content
     assert "<i>" not in content and "<b>" not in content

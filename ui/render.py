@@ -53,7 +53,9 @@ def reply_messages(reply: Reply) -> list[dict[str, Any]]:
     text = answer_text(reply.answer)
     for note in reply.notes:
         text += f"\n\n_{escape(note)}_"
-    summary = "Sources: " + " · ".join(f"[{c.n}] {c.title or 'Untitled'}" for c in reply.citations)
+    summary = "Sources: " + " · ".join(
+        f"[{c.n}] {c.title or 'Untitled'}" + (f" ({c.date})" if c.date else "") for c in reply.citations
+    )
     passages = [citation_passage(c, reply) for c in reply.citations]
     return [{"role": "assistant", "content": text + sources_block(summary, passages)}]
 

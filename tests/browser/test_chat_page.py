@@ -12,7 +12,7 @@ pytestmark = pytest.mark.llm
 def test_conversation_with_citations_follow_up_and_refusal(browser, live_server):
     ARTIFACTS.mkdir(exist_ok=True)
     page, dialogs = open_chat(browser, live_server["url"])
-    assert "Iraq Is Caught in the Middle" in page.inner_text("#articles")
+    page.wait_for_function("() => document.querySelector('#articles').innerText.includes('Iraq Is Caught')")
 
     first = ask(page, "Which militias were struck?", "Iraq Is Caught in the Middle")
     assert "Sayyid al-Shuhada" in first["text"] and "Hezbollah" in first["text"]
