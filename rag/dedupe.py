@@ -91,6 +91,7 @@ class WireCopies:
         self.num_perm = num_perm
         self.copies: dict[str, Copy] = {}
         self.signatures: dict[str, np.ndarray] = {}
+        self.dates: dict[str, str] = {}
         self._lsh: Any = None
         self._loaded_at: float | None = None
 
@@ -105,16 +106,18 @@ class WireCopies:
 
     def load(self) -> None:
         """Read what is stored (a damaged file is treated as empty, with a warning)."""
-        self.copies, self.signatures, self._lsh = {}, {}, None
+        self.copies, self.signatures, self.dates, self._lsh = {}, {}, {}, None
         try:
             if self._copies_file.exists():
                 self.copies = {c["doc_id"]: Copy(**c) for c in json.loads(self._copies_file.read_text("utf-8"))}
             if self._signatures_file.exists():
                 with np.load(self._signatures_file) as stored:
-                    self.signatures = dict(zip(stored["ids"].tolist(), stored["values"], strict=True))
+                    ids = stored["ids"].tolist()
+                    self.signatures = dict(zip(ids, stored["values"], strict=True))
+                    self.dates = dict(zip(ids, stored["dates"].tolist(), strict=True))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.warning("Wire-copy records at %s are damaged (%s); starting them afresh.", self.folder, exc)
-            self.copies, self.signatures = {}, {}
+            self.copies, self.signatures, self.dates = {}, {}, {}
         self._loaded_at = self._stamp()
 
     def refresh(self) -> None:
@@ -131,7 +134,8 @@ class WireCopies:
         ids = sorted(self.signatures)
         values = np.stack([self.signatures[i] for i in ids]) if ids else np.zeros((0, self.num_perm), np.uint32)
         temporary = self._signatures_file.with_suffix(".tmp.npz")
-        np.savez(temporary, ids=np.array(ids, dtype=str), values=values)
+        dates = np.array([self.dates.get(i, "") for i in ids], dtype=str)
+        np.savez(temporary, ids=np.array(ids, dtype=str), values=values, dates=dates)
         os.replace(temporary, self._signatures_file)
         temporary = self._copies_file.with_suffix(".tmp")
         temporary.write_text(json.dumps([asdict(c) for c in self.copies.values()], ensure_ascii=False), "utf-8")
@@ -166,11 +170,14 @@ class WireCopies:
             if candidate == article.doc_id:
                 continue
             similarity = minhash.jaccard(self._minhash(self.signatures[candidate]))
+            if self._earlier(article.date, self.dates.get(candidate, "")):
+                continue
             if similarity >= self.threshold and (best is None or similarity > best[0]):
                 best = (similarity, candidate)
         self.forget([article.doc_id], with_copies=False)
         if best is None:
             self.signatures[article.doc_id] = minhash.hashvalues.astype(np.uint32)
+            self.dates[article.doc_id] = article.date
             lsh.insert(article.doc_id, minhash, check_duplication=False)
             return None
         copy = Copy(
@@ -187,6 +194,15 @@ class WireCopies:
         self.copies[article.doc_id] = copy
         return copy
 
+    @staticmethod
+    def _earlier(date: str, original_date: str) -> bool:
+        """True when both are dated and ``date`` comes first.
+
+        A copy published before the indexed article stays an article of its own: merged into
+        a later one, it would vanish from questions asked as of a date between the two.
+        """
+        return bool(date and original_date and date < original_date)
+
     def forget(self, doc_ids: Iterable[str], with_copies: bool = True) -> None:
         """Drop these articles' signatures and copy records and, ``with_copies``, the copies of them.
 
@@ -196,6 +212,7 @@ class WireCopies:
         gone = {d for d in doc_ids if d in self.signatures or d in self.copies}
         for doc_id in gone & set(self.signatures):
             del self.signatures[doc_id]
+            self.dates.pop(doc_id, None)
             if self._lsh is not None and doc_id in self._lsh:
                 self._lsh.remove(doc_id)
         if not gone:

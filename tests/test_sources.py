@@ -268,3 +268,17 @@ def test_command_line_reads_urls_feeds_and_field_overrides(site, tmp_path):
     assert "3 added" in done.stdout and "0 failed" in done.stdout
     bad = subprocess.run([*command[:2], str(export), "--field", "body"], capture_output=True, text=True, timeout=600)
     assert bad.returncode != 0 and "write FIELD=COLUMN" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_an_earlier_copy_stays_an_article_of_its_own(settings, embedder, tmp_path):
+    folder = tmp_path / "wire"
+    folder.mkdir()
+    (folder / "a-later.txt").write_text(f"Council backs sea wall\n\nMay 9, 2023\n\n{WIRE_STORY}", "utf-8")
+    (folder / "b-earlier.txt").write_text(f"Sea wall approved\n\nMay 4, 2023\n\n{WIRE_STORY}", "utf-8")
+    (folder / "c-latest.txt").write_text(f"Sea wall: council says yes\n\nMay 12, 2023\n\n{WIRE_STORY}", "utf-8")
+    index = Index(settings, embedder, create=True)
+    summary = index.ingest([folder])
+    assert (summary.added, summary.merged) == (2, 1), "asked as of May 5, the May 4 story must still be found"
+    rows = {Path(d["source"]).name: d for d in index.documents()}
+    assert rows["b-earlier.txt"]["passages"] and not rows["b-earlier.txt"]["copy_of"]
+    assert rows["c-latest.txt"]["copy_of"] in {rows["a-later.txt"]["doc_id"], rows["b-earlier.txt"]["doc_id"]}
