@@ -11,14 +11,13 @@ import hashlib
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import BadDocumentError
 from rag.sources.exports import EXPORT_SUFFIXES, load_export
 from rag.sources.pdf import load_pdf
 from rag.sources.web import Fetcher, is_url, load_feed, load_url
-from rag.types import Article
+from rag.types import Article, Skipped, document_id
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
@@ -26,14 +25,6 @@ PDF_SUFFIXES = frozenset({".pdf"})
 FEED_SUFFIXES = frozenset({".rss", ".atom"})
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | EXPORT_SUFFIXES | FEED_SUFFIXES
 BINARY_SIGNATURES = (b"\x89PNG", b"PK\x03\x04", b"%PDF", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b")
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A file that was not loaded, and why."""
-
-    source: str
-    reason: str
 
 
 def find_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -76,11 +67,6 @@ def source_name(path: Path) -> str:
         return absolute.relative_to(Path.cwd()).as_posix()
     except ValueError:
         return absolute.as_posix()
-
-
-def document_id(source: str) -> str:
-    """A stable id per source file: the same file keeps its id when its content changes."""
-    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
 
 
 def refuse_binary(data: bytes) -> None:
@@ -245,12 +231,12 @@ def load(
     unchanged = is_unchanged or (lambda doc_id, content_hash: False)
     for target in paths:
         if is_url(target):
-            yield from _guarded(str(target), lambda url=str(target): iter([load_url(url, fetcher, document_id)]))
+            yield from _guarded(str(target), lambda url=str(target): iter([load_url(url, fetcher)]))
             continue
         for path in find_files([Path(target)]):
             yield from _load_path(path, max_bytes, max_html_bytes, section_bytes, fields or {}, fetcher, unchanged)
     for feed in feeds:
-        yield from _feed_items(feed, fetcher, unchanged)
+        yield from _guarded(feed, lambda feed=feed: load_feed(feed, fetcher, unchanged))
 
 
 def _load_path(
@@ -265,10 +251,10 @@ def _load_path(
     suffix = path.suffix.lower()
     source = source_name(path)
     if suffix in FEED_SUFFIXES:
-        yield from _feed_items(str(path), fetcher, unchanged)
+        yield from _guarded(source, lambda: load_feed(str(path), fetcher, unchanged))
         return
     if suffix in EXPORT_SUFFIXES:
-        yield from _export_items(path, source, fields)
+        yield from _guarded(source, lambda: load_export(path, source, fields))
         return
     is_html = suffix in HTML_SUFFIXES
     try:
@@ -283,25 +269,9 @@ def _load_path(
         yield Skipped(source, str(exc))
 
 
-def _export_items(path: Path, source: str, fields: Mapping[str, str]) -> Iterator[Article | Skipped]:
-    try:
-        for item in load_export(path, source, fields, document_id):
-            yield item if isinstance(item, Article) else Skipped(f"{source} row {item[0]}", item[1])
-    except (BadDocumentError, OSError, UnicodeError) as exc:
-        yield Skipped(source, str(exc))
-
-
-def _feed_items(feed: str, fetcher: Fetcher, unchanged: Callable[[str, str], bool]) -> Iterator[Article | Skipped]:
-    def entries() -> Iterator[Article | Skipped]:
-        for item in load_feed(feed, fetcher, document_id, unchanged):
-            yield item if isinstance(item, Article) else Skipped(*item)
-
-    yield from _guarded(feed, entries)
-
-
 def _guarded(source: str, items: Callable[[], Iterator[Article | Skipped]]) -> Iterator[Article | Skipped]:
-    """The items, or :class:`Skipped` for ``source`` when reading it fails."""
+    """The items, or :class:`Skipped` for ``source`` when reading it fails part way."""
     try:
         yield from items()
-    except BadDocumentError as exc:
+    except (BadDocumentError, OSError, UnicodeError) as exc:
         yield Skipped(source, str(exc))

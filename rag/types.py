@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import date
 from typing import Any
+
+
+def document_id(source: str) -> str:
+    """A stable id per source (a file, an export row, a URL): it keeps its id when its content changes."""
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file, export row, page or feed entry that was not loaded, and why."""
+
+    source: str
+    reason: str
 
 
 @dataclass(frozen=True)

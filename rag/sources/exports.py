@@ -12,13 +12,13 @@ import hashlib
 import json
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from rag.errors import BadDocumentError
 from rag.timeframe import metadata_date
-from rag.types import Article
+from rag.types import Article, Skipped, document_id
 
 EXPORT_SUFFIXES = frozenset({".csv", ".jsonl", ".ndjson", ".json"})
 COLUMN_NAMES: dict[str, tuple[str, ...]] = {
@@ -137,10 +137,8 @@ def text_value(value: Any) -> str:
     return str(value).strip()
 
 
-def load_export(
-    path: Path, source: str, overrides: Mapping[str, str], document_id: Callable[[str], str]
-) -> Iterator[Article | tuple[int, str]]:
-    """Each row as an :class:`Article`, or ``(row number, reason)`` for a row that cannot be one.
+def load_export(path: Path, source: str, overrides: Mapping[str, str]) -> Iterator[Article | Skipped]:
+    """Each row as an :class:`Article`, or :class:`Skipped` (``file.csv row 7``) for a row that cannot be one.
 
     Columns are matched once for a CSV, and for each set of keys in a JSON export, whose rows
     need not share their keys.
@@ -153,7 +151,7 @@ def load_export(
     repeats: Counter[str] = Counter()
     for number, row in read_rows(path):
         if isinstance(row, str):
-            yield number, row
+            yield Skipped(f"{source} row {number}", row)
             continue
         columns = tuple(map(str, row))
         mapping = mappings.get(columns) or mappings.setdefault(columns, column_map(list(columns), overrides))
@@ -161,11 +159,11 @@ def load_export(
             reason = f"no text column among {', '.join(columns) or 'none'} (name one with --field text=COLUMN)"
             if path.suffix.lower() == ".csv":
                 raise BadDocumentError(reason)
-            yield number, reason
+            yield Skipped(f"{source} row {number}", reason)
             continue
         values = {field: text_value(row.get(column)) for field, column in mapping.items()}
         if not values.get("text"):
-            yield number, f"empty {mapping['text']!r}"
+            yield Skipped(f"{source} row {number}", f"empty {mapping['text']!r}")
             continue
         content = json.dumps(row, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
         content_hash = hashlib.sha256(content).hexdigest()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rag.errors import BadDocumentError
 from rag.timeframe import metadata_date
-from rag.types import Article
+from rag.types import Article, Skipped, document_id
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class Fetcher:
         return bytes(response.data), str(response.url or url)
 
 
-def load_url(url: str, fetcher: Fetcher, document_id: Callable[[str], str]) -> Article:
+def load_url(url: str, fetcher: Fetcher) -> Article:
     """A web page as an :class:`Article` of raw HTML (``kind="html"``); the URL is its source and link."""
     data, final_url = fetcher.get(url)
     return Article(
@@ -97,15 +97,14 @@ def load_url(url: str, fetcher: Fetcher, document_id: Callable[[str], str]) -> A
 def load_feed(
     feed: str,
     fetcher: Fetcher,
-    document_id: Callable[[str], str],
     is_unchanged: Callable[[str, str], bool] = lambda doc_id, content_hash: False,
-) -> Iterator[Article | tuple[str, str]]:
+) -> Iterator[Article | Skipped]:
     """Each entry of an RSS or Atom feed (a URL or a local file) as an :class:`Article`.
 
     An entry that carries only a short summary gets its linked page fetched, unless the entry
     is unchanged since the last ingest (``is_unchanged``), which is checked first so a re-run
     downloads only new or changed entries. An entry that cannot be read comes as
-    ``(its link or title, reason)``.
+    :class:`Skipped`, named by its link.
     """
     import feedparser
 
@@ -144,7 +143,7 @@ def load_feed(
             except BadDocumentError as exc:
                 log.warning("Feed entry %s: using its summary, the page failed: %s", link, exc)
         if not html.strip():
-            yield source, "feed entry without text or a page to fetch"
+            yield Skipped(source, "feed entry without text or a page to fetch")
             continue
         if not html.lstrip()[:15].lower().startswith(("<!doctype", "<html")):
             html = f"<html><body><article>{html}</article></body></html>"
