@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import urlsplit
 
+from rag.sources.web import is_url
 from rag.types import Article
 
 HTML_SUFFIXES = (".html", ".htm")
@@ -107,7 +108,7 @@ def extract_html(html: str, url: str = "") -> Page:
 
 def url_date(url: str) -> str:
     """The date a link's path carries (``/2021/06/28/``, ``2024-03-05-story``) as ISO, or ""."""
-    if not url.startswith(("http://", "https://")):
+    if not is_url(url):
         return ""
     from htmldate.extractors import extract_url_date
     from htmldate.utils import Extractor
@@ -144,8 +145,8 @@ def clean(article: Article) -> Article:
         url, author, site = url or page.url, author or page.author, site or page.site
         if not when and page.date:
             when, found_by = page.date, "html"
-    if not when and url_date(url):
-        when, found_by = url_date(url), "url"
+    if not when and (linked := url_date(url)):
+        when, found_by = linked, "url"
     lines = [line for line in normalise(text).split("\n") if not is_boilerplate(line)]
     text = normalise("\n".join(lines))
     paragraphs = [line for line in text.split("\n") if line]
@@ -175,5 +176,4 @@ def clean(article: Article) -> Article:
 
 def site_of(url: str) -> str:
     """The host of a link, without ``www.`` ("" for a path)."""
-    host = urlsplit(url).hostname or "" if url.startswith(("http://", "https://")) else ""
-    return host.removeprefix("www.")
+    return (urlsplit(url).hostname or "").removeprefix("www.") if is_url(url) else ""

@@ -8,6 +8,7 @@ from typing import Any
 
 from rag.cite import content_terms, stem, words
 from rag.display import also_published, origin, plural
+from rag.sources.web import is_url
 from rag.types import Citation, Reply
 
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-!|~>])")
@@ -87,7 +88,7 @@ def _passage(label: str, title: str, date: str, place: str, body: str) -> str:
 def _header(label: str, title: str, date: str, place: str, url: str = "") -> str:
     """``[1] Title · date · place``, the title a link when the article has a web address."""
     shown = escape(title or "Untitled")
-    if url.startswith(("http://", "https://")):
+    if is_url(url):
         shown = f"[{shown}]({_link(url)})"
     return " · ".join(x for x in (f"{escape(label)} {shown}", escape(date), escape(place)) if x)
 
@@ -126,7 +127,7 @@ def article_rows(documents: list[dict[str, Any]]) -> tuple[list[list[str]], list
     rows = []
     for d in shown:
         title = escape(d["title"] or "Untitled")
-        if str(d.get("url", "")).startswith(("http://", "https://")):
+        if is_url(d.get("url", "")):
             title = f"[{title}]({_link(d['url'])})"
         facts = " · ".join((d["date"] or "undated", plural(d["passages"], "passage"), d["source"]))
         rows.append([f"**{title}**<br><small>{escape(facts)}</small>", REMOVE_LABEL])
