@@ -595,6 +595,14 @@ class Index:
             stale_ids: list[str] = []
             undated_ids: list[str] = []
             document: _DocumentInProgress | None = None
+
+            def unchanged(doc_id: str, content_hash: str) -> bool:
+                """Stored complete with this content, or recorded as a wire copy of it."""
+                old = stored.get(doc_id)
+                if old and old["hash"] == content_hash and old["complete"]:
+                    return True
+                return self.wire_copies.unchanged_copy(doc_id, content_hash)
+
             items = load(
                 paths,
                 max_bytes=int(self.settings.max_file_mb * 2**20),
@@ -603,9 +611,7 @@ class Index:
                 fields=fields,
                 feeds=feeds,
                 fetcher=fetcher_from(self.settings),
-                is_unchanged=lambda doc_id, content_hash: (
-                    doc_id in stored and stored[doc_id]["hash"] == content_hash and stored[doc_id]["complete"]
-                ),
+                is_unchanged=unchanged,
             )
             bar = _progress_bar(progress)
             for item in items:
@@ -625,13 +631,8 @@ class Index:
                         continue
                     seen.add(item.doc_id)
                     old = stored.get(item.doc_id)
-                    if self.wire_copies.unchanged_copy(item.doc_id, item.content_hash):
-                        summary.unchanged += 1
-                        document = None
-                        bar.update()
-                        continue
-                    if old and old["hash"] == item.content_hash and old["complete"]:
-                        if not old["dated"]:
+                    if unchanged(item.doc_id, item.content_hash):
+                        if old and not old["dated"]:
                             undated_ids.extend(old["ids"])
                         summary.unchanged += 1
                         document = None
@@ -668,18 +669,12 @@ class Index:
             bar.close()
             if prune:
                 under = [_source_prefix(Path(p)) for p in paths if not is_url(p)]
-                for doc_id, info in stored.items():
-                    if doc_id not in seen and any(info["source"].startswith(u) for u in under):
-                        stale_ids.extend(info["ids"])
-                        summary.removed += 1
-                gone_copies = [
-                    c.doc_id
-                    for c in self.wire_copies.copies.values()
-                    if c.doc_id not in seen and any(c.source.startswith(u) for u in under)
-                ]
-                self.wire_copies.forget(gone_copies)
-                summary.removed += len(gone_copies)
-            self.wire_copies.forget({cid.split("-", 1)[0] for cid in stale_ids} - seen)
+                sources = {d: info["source"] for d, info in stored.items()}
+                sources |= {c.doc_id: c.source for c in self.wire_copies.copies.values()}
+                gone = [d for d, src in sources.items() if d not in seen and any(src.startswith(u) for u in under)]
+                stale_ids.extend(i for doc_id in gone if doc_id in stored for i in stored[doc_id]["ids"])
+                self.wire_copies.forget(gone)
+                summary.removed += len(gone)
             self.wire_copies.save()
             self._delete(stale_ids)
             self._add_days(undated_ids)
