@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import wraps
 from pathlib import Path
+from types import EllipsisType
 from typing import Any, ParamSpec, TypeVar
 
 import bm25s
@@ -400,7 +401,11 @@ class Index:
 
     @reaching_chroma
     def dense_search(
-        self, query_embedding: np.ndarray, k: int, filters: Filters = Filters()
+        self,
+        query_embedding: np.ndarray,
+        k: int,
+        filters: Filters = Filters(),
+        allowed: np.ndarray | None | EllipsisType = ...,
     ) -> list[tuple[str, float]]:
         """Chunk ids and cosine similarities of the ``k`` nearest chunks that pass ``filters``.
 
@@ -409,14 +414,13 @@ class Index:
         filter's share of chunks suggests, and keeps those the BM25 side's mask lets through.
         When too few pass (a narrow filter), the passing chunks are scored exactly from the
         stored embeddings; Chroma filters itself only for an index saved before those were kept.
+        ``allowed`` is :meth:`allowed` for ``filters``, when the caller has it already.
         """
         total = self.count()
         if total == 0:
             return []
-        where = self.where(filters)
-        if where is None:
-            return self._nearest(query_embedding, min(k, total), None)
-        allowed = self.allowed(filters)
+        if allowed is ...:
+            allowed = self.allowed(filters)
         if allowed is None:
             return self._nearest(query_embedding, min(k, total), None)
         share = float(allowed.mean()) if len(allowed) else 0.0
@@ -429,7 +433,7 @@ class Index:
                 return passing[:k]
         if self.bm25.vectors is not None and len(self.bm25.ids) == total:
             return self._exact_nearest(query_embedding, k, allowed)
-        return self._nearest(query_embedding, min(k, total), where)
+        return self._nearest(query_embedding, min(k, total), self.where(filters))
 
     def _exact_nearest(self, query_embedding: np.ndarray, k: int, allowed: np.ndarray) -> list[tuple[str, float]]:
         """The ``k`` passing chunks most similar to the query, scored from the stored embeddings."""

@@ -132,8 +132,9 @@ def hybrid_search(
     """
     index.ensure_bm25()
     embedding = index.embedder.encode([query])[0]
-    dense = index.dense_search(embedding, candidate_k, filters)
-    lexical = index.bm25.search(query, candidate_k, index.allowed(filters))
+    allowed = index.allowed(filters)
+    dense = index.dense_search(embedding, candidate_k, filters, allowed)
+    lexical = index.bm25.search(query, candidate_k, allowed)
     fused = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in lexical]], rrf_k)
     chunks = {c.chunk_id: c for c in index.chunks([i for i, _ in fused])}
     weighted = sorted(
