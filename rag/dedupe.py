@@ -149,29 +149,27 @@ class WireCopies:
         if self._lsh is None:
             self._lsh = MinHashLSH(threshold=self.threshold, num_perm=self.num_perm)
             for doc_id, values in self.signatures.items():
-                self._lsh.insert(doc_id, self._minhash(values), check_duplication=False)
+                self._lsh.insert(doc_id, self._stored(values), check_duplication=False)
         return self._lsh
 
-    def _minhash(self, values: np.ndarray | None = None, article: Article | None = None) -> Any:
+    def _stored(self, values: np.ndarray) -> Any:
+        """A stored signature as a MinHash."""
         from datasketch import MinHash
 
-        if values is not None:
-            return MinHash(num_perm=self.num_perm, hashvalues=values, scheme=MINHASH_SCHEME)
-        minhash = MinHash(num_perm=self.num_perm, scheme=MINHASH_SCHEME)
-        minhash.update_batch(list(shingles(body(article) if article else "", self.lead_words)))
-        return minhash
+        return MinHash(num_perm=self.num_perm, hashvalues=values, scheme=MINHASH_SCHEME)
 
     def original_of(self, article: Article) -> Copy | None:
         """The copy record if ``article`` (cleaned) repeats an indexed article; else ``None``, and it is noted."""
-        minhash = self._minhash(article=article)
+        from datasketch import MinHash
+
+        minhash = MinHash(num_perm=self.num_perm, scheme=MINHASH_SCHEME)
+        minhash.update_batch(list(shingles(body(article), self.lead_words)))
         lsh = self._index()
         best: tuple[float, str] | None = None
         for candidate in lsh.query(minhash):
-            if candidate == article.doc_id:
+            if candidate == article.doc_id or self._earlier(article.date, self.dates.get(candidate, "")):
                 continue
-            similarity = minhash.jaccard(self._minhash(self.signatures[candidate]))
-            if self._earlier(article.date, self.dates.get(candidate, "")):
-                continue
+            similarity = minhash.jaccard(self._stored(self.signatures[candidate]))
             if similarity >= self.threshold and (best is None or similarity > best[0]):
                 best = (similarity, candidate)
         self.forget([article.doc_id], with_copies=False)
@@ -210,7 +208,7 @@ class WireCopies:
         indexes them in its place.
         """
         gone = {d for d in doc_ids if d in self.signatures or d in self.copies}
-        for doc_id in gone & set(self.signatures):
+        for doc_id in [d for d in gone if d in self.signatures]:
             del self.signatures[doc_id]
             self.dates.pop(doc_id, None)
             if self._lsh is not None and doc_id in self._lsh:
