@@ -61,8 +61,12 @@ def _walk(root: Path) -> Iterator[Path]:
 
 
 def source_name(path: Path) -> str:
-    """The path shown to users and hashed into the document id: relative to the working folder."""
-    absolute = path.absolute()
+    """The path shown to users and hashed into the document id: relative to the working folder.
+
+    The path is normalised first, so every spelling of one file ("../data/a.txt",
+    "/work/data/a.txt", "data/./a.txt") names one document and a re-ingest never duplicates it.
+    """
+    absolute = Path(os.path.normpath(path.absolute()))
     try:
         return absolute.relative_to(Path.cwd()).as_posix()
     except ValueError:

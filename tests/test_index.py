@@ -1,4 +1,5 @@
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -34,6 +35,17 @@ def test_ingest_then_reingest_is_idempotent(index, corpus):
     )
     assert index.count() == count
     assert bm25_in_step(index)
+
+
+def test_every_spelling_of_a_path_names_one_document(index, corpus, monkeypatch):
+    elsewhere = corpus.parent / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    count = index.count()
+    for spelling in ["../corpus", str(corpus), "./../elsewhere/../corpus/."]:
+        summary = index.ingest([Path(spelling)])
+        assert (summary.added, summary.unchanged) == (0, 1), spelling
+    assert index.count() == count
 
 
 def test_add_change_and_delete(index, corpus):
