@@ -35,6 +35,7 @@ evals: setup
 	$(BIN)/rag eval evals/suites/seed.jsonl --corpus corpus --half check --out evals/out/seed
 	$(BIN)/rag eval evals/suites/india-news.jsonl --half check --out evals/out/india-news
 	$(BIN)/rag eval evals/suites/time-sensitive.jsonl --half check --out evals/out/time-sensitive
+	$(BIN)/rag eval evals/suites/snippets.jsonl --half check --out evals/out/snippets
 	$(BIN)/rag eval ../shared/data/realtimeqa-dev --half check --suite-index .rag-index-realtimeqa --out evals/out/realtimeqa
 	$(BIN)/rag eval ../shared/data/realtimeqa-dev --half check --suite-index .rag-index-realtimeqa --ignore-as-of --out evals/out/realtimeqa-now
 	$(BIN)/rag eval ../shared/data/squad2-dev-sample.json --half check --sample 200 --seed 1 --out evals/out/squad

@@ -25,6 +25,7 @@ from rag.cite import (
     anchor_evidence,
     content_terms,
     fold,
+    missing_full_names,
     missing_numbers,
     stems,
     strip_markers,
@@ -95,6 +96,7 @@ GATES = {
     "model": "the model replied that the passages do not say",
     "support": "no passage contained the draft's words, even at a second look",
     "numbers": "the cited passages lack a number of the question (a year, a count, a date)",
+    "names": "the cited passages hold none of the question's names of several words (an event, a prize)",
     "similarity": "no sentence was similar enough to the question (extractive mode)",
 }
 """The checks that can withhold an answer, by the name a reply's ``withheld_by`` gives."""
@@ -376,13 +378,20 @@ class Assistant:
                 f"The model's draft “{strip_markers(draft.answer)}” was not found in any passage, so it was withheld."
             )
             return withheld(turn, "support")
+        # The user's own words: what a follow-up's rewrite put in stays unchecked.
+        evidence = anchor_evidence(found[0].citations, turn.passages)
         if self.settings.require_question_numbers:
-            # The user's own words: what a follow-up's rewrite put in stays unchecked.
-            missing = missing_numbers(turn.question, anchor_evidence(found[0].citations, turn.passages))
+            missing = missing_numbers(turn.question, evidence)
             if missing:
                 numbers = ", ".join(missing)
                 turn.notes.append(f"The cited passages do not mention {numbers}, so the answer was withheld.")
                 return withheld(turn, "numbers")
+        if self.settings.require_question_names:
+            missing = missing_full_names(turn.question, evidence)
+            if missing:
+                names = " or ".join(f"“{name}”" for name in missing)
+                turn.notes.append(f"The cited passages do not mention {names}, so the answer was withheld.")
+                return withheld(turn, "names")
         return found
 
     def _second_look(self, turn: Turn) -> tuple[CitedAnswer, str] | None:

@@ -110,6 +110,11 @@ class Settings(BaseSettings):
         True,
         description="Refuse when a number of the question (a year, a count) is missing from the cited passages.",
     )
+    require_question_names: bool = Field(
+        True,
+        description="Refuse when the cited passages hold none of the question's names of several words "
+        "(“Harlow Open”, “Kestrel Book Award”): they answer about another event.",
+    )
     second_look_min_score: float = Field(
         0.6,
         description="An unsupported draft gets a second try on the closest sentence if it is at least this similar.",

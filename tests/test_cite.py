@@ -1,14 +1,17 @@
 import pytest
 
 from rag.cite import (
+    anchor_evidence,
     cited_numbers,
     date_words,
     is_about,
     missing_anchors,
+    missing_full_names,
     missing_numbers,
     question_anchors,
     strip_markers,
     support,
+    to_citation,
     verify_citations,
 )
 from rag.types import Chunk
@@ -102,11 +105,32 @@ def test_anchors_match_derived_words_numbers_and_dates():
     assert missing_anchors("Who won the 12th title?", ["She won her twelfth title."]) == []
 
 
-def test_a_dateline_gives_month_and_day_but_not_the_year():
+def test_a_question_naming_an_event_in_several_words_needs_one_such_name_in_the_evidence():
+    snippet = ["Samir Haddad has won the 2018 Kestrel Book Award for the novel The Glass Orchard."]
+    assert missing_full_names("Who won the 2018 Harlow Open?", snippet) == ["Harlow Open"]
+    assert missing_full_names("Who won the 2018 Kestrel Book Award?", snippet) == []
+    assert missing_full_names("Which book won the Kestrel prize in 2018?", snippet) == []
+    assert missing_full_names("Which MLB team won in 2018?", snippet) == []
+
+
+def test_a_dateline_gives_month_and_day_and_the_year_only_when_asked():
     assert date_words("2023-03-05") == "March 5" and date_words("") == ""
+    assert date_words("2023-03-05", with_year=True) == "March 5, 2023"
     assert missing_anchors("Who won the 2023 final in March?", ["Ruiz won the final.", date_words("2023-03-05")]) == [
         "2023"
     ]
+
+
+def test_an_articles_year_answers_for_it_unless_it_names_another_year():
+    def evidence(text: str, title: str = "Ruiz takes the title") -> list[str]:
+        chunk = Chunk("d1-0", "d1", text, 0, len(text), title, date="2021-06-14")
+        return anchor_evidence([to_citation(1, chunk)], [chunk])
+
+    assert missing_anchors("Who won the 2021 final?", evidence("Ruiz won the final on Sunday.")) == []
+    assert missing_anchors("Who won the 2020 final?", evidence("Ruiz won the final on Sunday.")) == ["2020"]
+    delayed = evidence("Ruiz won the 2020 final on Sunday, a year late.")
+    assert missing_anchors("Who won the 2021 final?", delayed) == ["2021"]
+    assert missing_anchors("Who won the 2021 final?", evidence("Ruiz won.", title="Ruiz wins 2020 final")) == ["2021"]
 
 
 def test_a_long_question_needs_only_a_few_shared_words_to_find_its_sentence_relevant():

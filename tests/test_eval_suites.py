@@ -9,6 +9,7 @@ from evals.baseline import run_baseline
 from evals.run import scorer_summary, withheld_counts
 from evals.runner import Result
 from evals.suites import Case, half_of, load_jsonl, load_realtimeqa, select_half, suite_corpus
+from rag.load import load
 
 from .conftest import ROOT, SEED_CORPUS
 
@@ -94,3 +95,15 @@ def test_the_news_suite_has_every_kind_of_question():
     kinds = {c.category for c in cases}
     assert {"who", "when", "how many", "yes-no", "two articles", "follow-up", "unanswerable"} <= kinds
     assert all(c.answers for c in cases if not c.unanswerable)
+
+
+def test_the_snippet_suite_asks_every_event_in_years_it_has_and_years_it_lacks(tmp_path):
+    suite = ROOT / "evals" / "suites" / "snippets.jsonl"
+    cases = load_jsonl(suite)
+    articles = list(load([suite_corpus(suite, tmp_path)]))
+    assert len(articles) >= 50 and all(a.date for a in articles)
+    named = [c for c in cases if not c.unanswerable]
+    assert len(named) >= 30 and sum(c.unanswerable for c in cases) >= 20
+    assert all(c.answers for c in named)
+    bodies = " ".join(a.text for a in articles)
+    assert all(any(answer in bodies for answer in c.answers) for c in named)

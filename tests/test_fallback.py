@@ -59,11 +59,20 @@ def test_the_numbers_check_can_be_turned_off(index):
     assert "four of its fighters" in reply.citations[0].text
 
 
-def test_names_that_set_the_scene_need_not_be_in_the_passage(index):
+def test_names_of_one_word_set_the_scene_and_need_not_be_in_the_passage(index):
     reply = assistant_drafting(index, "ANSWER: four [1].").ask(
-        "How many of the Guardians of Blood's fighters were killed in the strikes?"
+        "How many fighters of the Shiite group on the border were killed in the strikes?"
     )
     assert not reply.abstained and reply.short_answer == "four"
+
+
+def test_a_passage_holding_none_of_the_questions_longer_names_answers_about_something_else(index):
+    question = "How many of the Guardians of Blood's fighters were killed in the strikes?"
+    reply = assistant_drafting(index, "ANSWER: four [1].").ask(question)
+    assert reply.abstained and reply.withheld_by == "names"
+    assert any("“Guardians of Blood”" in note for note in reply.notes)
+    unchecked = assistant_drafting(index, "ANSWER: four [1].", require_question_names=False).ask(question)
+    assert not unchecked.abstained and unchecked.short_answer == "four"
 
 
 def test_the_numbers_check_reads_the_users_words_not_the_rewritten_follow_up(index):
