@@ -8,13 +8,13 @@ unusable, the previous question's words are carried along for retrieval instead.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage
 
 from rag.answer import answer_prefix, to_text
-from rag.cite import fold, strip_markers, words
+from rag.cite import fold, strip_markers, support, words
 
 History = Sequence[tuple[str, str]]
 
@@ -128,3 +128,24 @@ def heuristic_condense(question: str, history: Sequence[tuple[str, str]]) -> str
     """Without a usable rewrite: carry the previous question's words along for retrieval."""
     previous = history[-1][0] if history else ""
     return f"{question} ({previous})" if previous else question
+
+
+BEYOND = re.compile(r"\b(else|other|another|besides|also)\b", re.IGNORECASE)
+"""Words by which a follow-up asks for something beyond what the last turn said."""
+REPEAT_SHARE = 0.6
+"""A sentence with at least this share of its content words in the last turn restates that turn."""
+
+
+def restates_last_turn(question: str, history: History) -> Callable[[str], bool]:
+    """A test for sentences that only restate the last turn, when ``question`` asks for more.
+
+    Asked "What else did that group say?" after "Which group said four of its fighters had
+    been killed?", the small model tends to answer with the sentence the last turn was about.
+    That sentence's words are mostly the last question's and answer's; the test finds it so
+    the model reads the others. For other questions, the test finds nothing.
+    """
+    if not history or not BEYOND.search(question):
+        return lambda sentence: False
+    user, assistant = history[-1]
+    said = f"{user} {strip_markers(assistant)}"
+    return lambda sentence: support(sentence, said) >= REPEAT_SHARE

@@ -32,7 +32,7 @@ from rag.cite import (
     to_citation,
     verify_citations,
 )
-from rag.condense import condense
+from rag.condense import condense, restates_last_turn
 from rag.embed import Embedder
 from rag.errors import RagError
 from rag.focus import Sentence, excerpt, newest_first, rank_sentences, select_excerpts, with_headlines
@@ -295,6 +295,8 @@ class Assistant:
             out_of_time(turn.standalone, turn.passages, turn.frame, self.retriever.weights),
         )
         turn.sentences = [s for s in ranked if not answering.INSTRUCTIONS.search(s.text)]
+        restated = restates_last_turn(turn.question, turn.history)
+        turn.sentences = [s for s in turn.sentences if not restated(s.text)] or turn.sentences
         turn.excerpts = with_headlines(
             turn.standalone, select_excerpts(turn.sentences, turn.passages, self.settings.context_chars)
         )

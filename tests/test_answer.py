@@ -3,7 +3,14 @@ import re
 import pytest
 
 from rag.answer import parse_draft, short_answer, stream_answer_text
-from rag.condense import REFERRING, clean_referent, needs_condensing, previous_entity, substitute_reference
+from rag.condense import (
+    REFERRING,
+    clean_referent,
+    needs_condensing,
+    previous_entity,
+    restates_last_turn,
+    substitute_reference,
+)
 from rag.pipeline import sanitize_question
 
 
@@ -153,3 +160,18 @@ def test_demonstratives_that_point_back_make_a_follow_up():
     assert needs_condensing("When was that announced?", history)
     assert needs_condensing("When was that?", history)
     assert not needs_condensing("Who said that the squad was final?", history)
+
+
+def test_asked_what_else_the_sentence_the_last_turn_was_about_is_set_aside():
+    history = [("Which group said four of its fighters had been killed?", "Kata’ib Sayyid al-Shuhada [1].")]
+    about_last_turn = "The group Kata’ib Sayyid al-Shuhada said four of its fighters had been killed in the strikes."
+    new = "“We will go to open war with the American occupation,” the group said in a statement."
+    restated = restates_last_turn("What else did that group say?", history)
+    assert restated(about_last_turn) and not restated(new)
+    assert not restates_last_turn("What did that group say?", history)(about_last_turn)
+    asked_about_him = [("Who is Saeed Khatibzadeh?", "Spokesman for the Iranian Foreign Ministry [1].")]
+    his_words = (
+        "But Saeed Khatibzadeh, spokesman for the Iranian Foreign Ministry, said the United States "
+        "was disrupting the security of the region."
+    )
+    assert not restates_last_turn("What else did he say?", asked_about_him)(his_words)
