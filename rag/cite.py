@@ -249,7 +249,15 @@ def missing_full_names(question: str, evidence: Sequence[str]) -> list[str]:
     if not names:
         return []
     have = _vocabulary(evidence)
-    return [] if any(anchor_found(name, have) for name in names) else names
+    return [] if any(anchor_found(name, have) or initials(name) & have for name in names) else names
+
+
+def initials(name: str) -> set[str]:
+    """The forms a name takes as initials, as anchors compare words: "United States" -> us, u.s."""
+    letters = [w[0] for w in words(name) if w not in NAME_CONNECTORS]
+    if len(letters) < 2:
+        return set()
+    return {_anchor_form("".join(letters)), _anchor_form(".".join(letters))}
 
 
 def date_words(date: str, with_year: bool = False) -> str:
