@@ -149,3 +149,14 @@ def restates_last_turn(question: str, history: History) -> Callable[[str], bool]
     user, assistant = history[-1]
     said = f"{user} {strip_markers(assistant)}"
     return lambda sentence: support(sentence, said) >= REPEAT_SHARE
+
+
+def without_else(question: str, history: History) -> str:
+    """The follow-up as the model is asked it once the last turn's sentences are set aside.
+
+    "What else did that group say?" becomes "What did that group say?": the sentences left
+    hold only the else, and the model, asked for more than it is shown, refuses.
+    """
+    if not history:
+        return question
+    return re.sub(r"\s+\b(else|also)\b", "", question, flags=re.IGNORECASE)

@@ -32,7 +32,7 @@ from rag.cite import (
     to_citation,
     verify_citations,
 )
-from rag.condense import condense, restates_last_turn
+from rag.condense import condense, restates_last_turn, without_else
 from rag.embed import Embedder
 from rag.errors import RagError
 from rag.focus import Sentence, excerpt, newest_first, rank_sentences, select_excerpts, with_headlines
@@ -319,7 +319,9 @@ class Assistant:
             extras, probe = llama_controls(self.chat_model, answering.ANSWER_GRAMMAR, answering.REFUSAL_TOKEN, "ANSWER")
 
             def tokens() -> Iterator[str]:
-                messages = answering.answer_messages(without_relative_time(turn.standalone), turn.excerpts)
+                messages = answering.answer_messages(
+                    without_relative_time(without_else(turn.standalone, turn.history)), turn.excerpts
+                )
                 with self._calling_model():
                     for message_chunk in self.chat_model.stream(messages, **extras):
                         if self._doubtful(probe.p_refusal if probe else None):
@@ -407,6 +409,7 @@ class Assistant:
             return None
         retry = Turn(
             question=turn.question,
+            history=turn.history,
             standalone=turn.standalone,
             excerpts=[excerpt(turn.passages[best.passage], best.start, best.end)],
         )

@@ -10,6 +10,7 @@ from rag.condense import (
     previous_entity,
     restates_last_turn,
     substitute_reference,
+    without_else,
 )
 from rag.pipeline import sanitize_question
 
@@ -175,3 +176,5 @@ def test_asked_what_else_the_sentence_the_last_turn_was_about_is_set_aside():
         "was disrupting the security of the region."
     )
     assert not restates_last_turn("What else did he say?", asked_about_him)(his_words)
+    assert without_else("What else did that group say?", history) == "What did that group say?"
+    assert without_else("Who else was there?", []) == "Who else was there?"
