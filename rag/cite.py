@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rag.timeframe import NAMED_YEAR
 from rag.types import Chunk, Citation
 
 MARKER = re.compile(r"\s*\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
@@ -213,13 +214,18 @@ def _word_found(word: str, have: set[str]) -> bool:
     return False
 
 
+def is_number(anchor: str) -> bool:
+    """Whether an anchor is a number (a year, a count, "11-day") rather than a name."""
+    return any(ch.isdigit() for ch in anchor)
+
+
 def anchor_found(anchor: str, have: set[str]) -> bool:
     """A number must be found whole; a name phrase by at least half of its words."""
     parts = [p for w in words(THOUSANDS.sub("", anchor)) for p in w.split("-") if p]
     if not parts:
         return True
     found = sum(_word_found(p, have) for p in parts)
-    if any(ch.isdigit() for ch in anchor):
+    if is_number(anchor):
         return found == len(parts)
     return found * 2 >= len(parts)
 
@@ -245,7 +251,7 @@ def missing_full_names(question: str, evidence: Sequence[str]) -> list[str]:
     else that happened the same year ("Who won the 2018 Harlow Open?" from a 2018 book award).
     Measured on the tuning halves, requiring one of them withheld no correct answer.
     """
-    names = [a for a in question_anchors(question) if " " in a and not any(ch.isdigit() for ch in a)]
+    names = [a for a in question_anchors(question) if " " in a and not is_number(a)]
     if not names:
         return []
     have = _vocabulary(evidence)
@@ -278,7 +284,7 @@ def missing_anchors(question: str, evidence: Sequence[str], numbers_only: bool =
 
     Most questions hold no number, so with ``numbers_only`` the evidence is not even read.
     """
-    anchors = [a for a in question_anchors(question) if not numbers_only or any(ch.isdigit() for ch in a)]
+    anchors = [a for a in question_anchors(question) if not numbers_only or is_number(a)]
     if not anchors:
         return []
     have = _vocabulary(evidence)
@@ -307,18 +313,12 @@ def anchor_evidence(citations: Sequence[Citation], passages: Sequence[Chunk]) ->
     while an article of 2021 that speaks of "the 2020 final, delayed a year" must name the year
     it is asked about.
     """
-    cited = {c.doc_id: c for c in citations}
-    texts = source_passages(citations, passages)
-    evidence = list(texts)
-    for doc_id, citation in cited.items():
-        own = [p.text for p in passages if p.doc_id == doc_id and p.text in texts]
-        named = set(YEAR.findall(" ".join([citation.title, *own])))
-        with_year = named <= {citation.date[:4]}
-        evidence.append(f"{citation.title}\n{date_words(citation.date, with_year)}")
+    evidence = source_passages(citations, passages)
+    for citation in {c.doc_id: c for c in citations}.values():
+        own = source_passages([c for c in citations if c.doc_id == citation.doc_id], passages)
+        named = set(NAMED_YEAR.findall(" ".join([citation.title, *own])))
+        evidence.append(f"{citation.title}\n{date_words(citation.date, with_year=named <= {citation.date[:4]})}")
     return evidence
-
-
-YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 
 
 def strip_markers(text: str) -> str:
