@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import wraps
 from pathlib import Path
-from types import EllipsisType
 from typing import Any, ParamSpec, TypeVar
 
 import bm25s
@@ -404,8 +403,8 @@ class Index:
         self,
         query_embedding: np.ndarray,
         k: int,
-        filters: Filters = Filters(),
-        allowed: np.ndarray | None | EllipsisType = ...,
+        filters: Filters,
+        allowed: np.ndarray | None,
     ) -> list[tuple[str, float]]:
         """Chunk ids and cosine similarities of the ``k`` nearest chunks that pass ``filters``.
 
@@ -414,13 +413,11 @@ class Index:
         filter's share of chunks suggests, and keeps those the BM25 side's mask lets through.
         When too few pass (a narrow filter), the passing chunks are scored exactly from the
         stored embeddings; Chroma filters itself only for an index saved before those were kept.
-        ``allowed`` is :meth:`allowed` for ``filters``, when the caller has it already.
+        ``allowed`` is :meth:`allowed` for ``filters``, which the caller also hands to BM25.
         """
         total = self.count()
         if total == 0:
             return []
-        if allowed is ...:
-            allowed = self.allowed(filters)
         if allowed is None:
             return self._nearest(query_embedding, min(k, total), None)
         share = float(allowed.mean()) if len(allowed) else 0.0

@@ -143,7 +143,7 @@ def test_an_index_stored_before_days_gets_them_at_the_next_ingest_without_embedd
 def test_filtered_dense_search_equals_chromas_own_where(time_index, filters):
     time_index.ensure_bm25()
     query = time_index.embedder.encode(["Who won the prize?"])[0]
-    ours = time_index.dense_search(query, 5, filters)
+    ours = time_index.dense_search(query, 5, filters, time_index.allowed(filters))
     chromas = time_index._nearest(query, 5, time_index.where(filters))
     assert [i for i, _ in ours] == [i for i, _ in chromas]
 
@@ -159,7 +159,7 @@ def test_exact_search_over_stored_embeddings_equals_chromas_where(time_index, fi
     time_index.ensure_bm25()
     assert time_index.bm25.vectors is not None and time_index.bm25.vectors.shape[0] == time_index.count()
     query = time_index.embedder.encode(["Who won the prize?"])[0]
-    ours = time_index.dense_search(query, 5, filters)
+    ours = time_index.dense_search(query, 5, filters, time_index.allowed(filters))
     chromas = time_index._nearest(query, 5, time_index.where(filters))
     assert [i for i, _ in ours] == [i for i, _ in chromas]
     assert [round(s, 4) for _, s in ours] == [round(s, 4) for _, s in chromas]
