@@ -99,7 +99,7 @@ def test_remove_button_asks_then_removes(browser, managed_server):
     page.fill("input[type=password]", LOGIN[1])
     page.keyboard.press("Enter")
     page.wait_for_selector("#question textarea")
-    page.wait_for_function("() => document.querySelector('#articles').innerText.includes('Harbour reopens')")
+    page.wait_for_function("() => (document.querySelector('#articles')?.innerText ?? '').includes('Harbour reopens')")
     row = page.locator("#articles [role=gridcell][data-col='0']", has_text="Harbour reopens").get_attribute("data-row")
     page.click(f"#articles [data-testid=cell-{row}-1]")
     page.wait_for_selector("#confirm-remove", state="visible")
@@ -110,6 +110,6 @@ def test_remove_button_asks_then_removes(browser, managed_server):
 
     page.click(f"#articles [data-testid=cell-{row}-1]")
     page.click("#confirm-remove-yes")
-    page.wait_for_function("() => document.querySelector('#remove-status').innerText.includes('Removed')")
+    page.wait_for_function("() => (document.querySelector('#remove-status')?.innerText ?? '').includes('Removed')")
     assert "Harbour reopens" not in page.inner_text("#articles")
     assert dialogs == []

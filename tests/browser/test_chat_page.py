@@ -12,7 +12,7 @@ pytestmark = pytest.mark.llm
 def test_conversation_with_citations_follow_up_and_refusal(browser, live_server):
     ARTIFACTS.mkdir(exist_ok=True)
     page, dialogs = open_chat(browser, live_server["url"])
-    page.wait_for_function("() => document.querySelector('#articles').innerText.includes('Iraq Is Caught')")
+    page.wait_for_function("() => (document.querySelector('#articles')?.innerText ?? '').includes('Iraq Is Caught')")
 
     first = ask(page, "Which militias were struck?", "Iraq Is Caught in the Middle")
     assert "Sayyid al-Shuhada" in first["text"] and "Hezbollah" in first["text"]
@@ -79,10 +79,12 @@ def test_upload_adds_articles_and_rejects_bad_files(browser, live_server, tmp_pa
     page, _ = open_chat(browser, live_server["url"])
     page.get_by_role("tab", name="Add articles").click()
     page.set_input_files("#upload input[type=file]", [str(good), str(bad)])
-    page.wait_for_function("name => document.querySelector('#upload').innerText.includes(name)", arg="harbour.md")
+    page.wait_for_function(
+        "name => (document.querySelector('#upload')?.innerText ?? '').includes(name)", arg="harbour.md"
+    )
     page.click("#add")
-    page.wait_for_function("() => document.querySelector('#upload-status').innerText.includes('added')")
+    page.wait_for_function("() => (document.querySelector('#upload-status')?.innerText ?? '').includes('added')")
     status = page.inner_text("#upload-status")
     assert "1 added" in status
     page.get_by_role("tab", name="Articles", exact=True).click()
-    page.wait_for_function("() => document.querySelector('#articles').innerText.includes('Harbour Reopens')")
+    page.wait_for_function("() => (document.querySelector('#articles')?.innerText ?? '').includes('Harbour Reopens')")

@@ -21,11 +21,13 @@ def test_script_and_onerror_in_an_article_are_shown_as_text(browser, live_server
     page, dialogs = open_chat(browser, live_server["url"])
     page.get_by_role("tab", name="Add articles").click()
     page.set_input_files("#upload input[type=file]", [str(article)])
-    page.wait_for_function("name => document.querySelector('#upload').innerText.includes(name)", arg="varno.txt")
+    page.wait_for_function(
+        "name => (document.querySelector('#upload')?.innerText ?? '').includes(name)", arg="varno.txt"
+    )
     page.click("#add")
-    page.wait_for_function("() => document.querySelector('#upload-status').innerText.includes('added')")
+    page.wait_for_function("() => (document.querySelector('#upload-status')?.innerText ?? '').includes('added')")
     page.get_by_role("tab", name="Articles", exact=True).click()
-    page.wait_for_function("() => document.querySelector('#articles').innerText.includes('Lake Varno')")
+    page.wait_for_function("() => (document.querySelector('#articles')?.innerText ?? '').includes('Lake Varno')")
 
     reply = ask(page, "Who launched the Lake Varno ferry?", "Lake Varno")
     assert "Ilse Brandt" in reply["text"]
