@@ -33,6 +33,28 @@ def test_ask_before_ingest_fails_clearly(tmp_path):
     assert "Traceback" not in done.stderr
 
 
+def test_python_dash_m_rag_is_the_rag_command(index_dir):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rag",
+            "ask",
+            "How many U.S. troops remain in Iraq?",
+            "--index-dir",
+            index_dir,
+            "--llm",
+            "extractive",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "2,500" in json.loads(done.stdout)["answer"]
+
+
 def test_reingest_reports_unchanged(index_dir):
     done = rag("ingest", str(SEED_CORPUS), "--index-dir", index_dir)
     assert "0 added, 0 updated, 1 unchanged" in done.stdout
