@@ -31,6 +31,14 @@ HAS_NUMBER = re.compile(
     r"November|December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b",
     re.IGNORECASE,
 )
+CARRY = 0.9
+MAX_GAP = 3
+"""Characters (white space) that may separate a sentence from the one it continues."""
+REFERS_BACK = re.compile(
+    r"^\W*(he|she|they|his|her|their|its)\b"
+    r"|[,”\"’']\s*(he|she|they|it|the \w+) (said|says|added|told|wrote|stated|announced|warned)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,8 @@ def rank_sentences(
     passage about the question: asked how things stand now, last year's sentence loses to this
     year's nearly equal one, while a newer article on another subject gains nothing. Passages
     numbered in ``out_of_time`` (see ``rag.retrieve.out_of_time``) give no sentences at all.
+    A sentence that refers back to the one before it takes a share of that one's score (see
+    ``carried_back``).
     """
     spans = [
         (i, start, end, chunk.text[start:end])
@@ -80,11 +90,60 @@ def rank_sentences(
         best = max(relevant or timeliness)
         shortfall = np.array([max(0.0, 1.0 - timeliness[i] / best) for i, *_ in spans])
         scores -= time_weight * shortfall
+    scores = carried_back(scores, spans, passages)
     if out_of_time:
         keep = [k for k, (i, *_) in enumerate(spans) if i not in out_of_time]
         spans, scores = [spans[k] for k in keep], scores[keep]
     ranked = sorted(range(len(spans)), key=lambda i: -scores[i])
     return [Sentence(*spans[i], score=float(scores[i])) for i in ranked]
+
+
+def carried_back(
+    scores: np.ndarray, spans: Sequence[tuple[int, int, int, str]], passages: Sequence[Chunk]
+) -> np.ndarray:
+    """``scores`` where a sentence that refers back scores at least ``CARRY`` times its predecessor.
+
+    News puts the subject in one sentence and what it said in the next: "The group X said four
+    of its fighters had been killed." then "'We will go to open war,' the group said." The
+    second never names X, so asked what X said, it ranks low on its own words. A sentence
+    opening with "he", "she", "they" or a possessive, or ending a quote with "he said" or "the
+    <noun> said", continues the sentence just before it in the article, found among the
+    retrieved passages even when a passage boundary falls between the two.
+    """
+    at = [(passages[i].doc_id, passages[i].start + start, passages[i].start + end) for i, start, end, _ in spans]
+    carried = scores.copy()
+    for k in sorted(range(len(spans)), key=lambda k: (at[k][0], at[k][1])):
+        if not REFERS_BACK.search(spans[k][3]):
+            continue
+        doc_id, start, _ = at[k]
+        before = [j for j in range(len(spans)) if at[j][0] == doc_id and 0 <= start - at[j][2] <= MAX_GAP]
+        if before:
+            carried[k] = max(carried[k], CARRY * max(carried[j] for j in before))
+    return carried
+
+
+def continuations(passages: Sequence[Chunk], article_chunks: Sequence[Chunk]) -> list[Chunk]:
+    """Chunks of ``article_chunks`` that carry on one of ``passages`` and were not retrieved.
+
+    A chunk carries on a passage when it follows it in the article and its first new sentence
+    refers back (see ``REFERS_BACK``): "'We will go to open war,' the group said." opens the
+    chunk after the one naming the group, and no search for the group's name finds it.
+    """
+    have = {p.chunk_id for p in passages}
+    found: list[Chunk] = []
+    for passage in passages:
+        following = [
+            c for c in article_chunks if c.doc_id == passage.doc_id and passage.start < c.start <= passage.end + MAX_GAP
+        ]
+        if not following:
+            continue
+        chunk = min(following, key=lambda c: c.start)
+        new = [(start, end) for start, end in split_sentences(chunk.text) if chunk.start + start >= passage.end]
+        if chunk.chunk_id in have or not new or not REFERS_BACK.search(chunk.text[new[0][0] : new[0][1]]):
+            continue
+        have.add(chunk.chunk_id)
+        found.append(chunk)
+    return found
 
 
 def excerpt(chunk: Chunk, start: int, end: int) -> Chunk:

@@ -35,7 +35,15 @@ from rag.cite import (
 from rag.condense import condense, restates_last_turn, without_else
 from rag.embed import Embedder
 from rag.errors import RagError
-from rag.focus import Sentence, excerpt, newest_first, rank_sentences, select_excerpts, with_headlines
+from rag.focus import (
+    Sentence,
+    continuations,
+    excerpt,
+    newest_first,
+    rank_sentences,
+    select_excerpts,
+    with_headlines,
+)
 from rag.index import Index
 from rag.llm import backend_failure, llama_controls, load_chat_model
 from rag.retrieve import HybridRetriever, TimeWeights, document_to_hit, out_of_time, time_boost
@@ -282,6 +290,9 @@ class Assistant:
         turn.frame = question_frame(turn.standalone, turn.filters.as_of, now=self.index.newest_day())
         found = self.retriever.invoke(turn.standalone, filters=turn.filters, frame=turn.frame)
         turn.passages = [document_to_hit(d).chunk for d in found]
+        if turn.passages:
+            articles = self.index.document_chunks(list(dict.fromkeys(p.doc_id for p in turn.passages)))
+            turn.passages += continuations(turn.passages, articles)
         allowed = self.index.allowed(turn.filters) if not turn.passages else None
         if allowed is not None and not allowed.any():
             turn.notes.append(f"{NO_MATCH} ({turn.filters.describe()}).")
