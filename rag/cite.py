@@ -230,7 +230,7 @@ def anchor_found(anchor: str, have: set[str]) -> bool:
     return found * 2 >= len(parts)
 
 
-def missing_numbers(question: str, evidence: Sequence[str]) -> list[str]:
+def missing_numbers(question: str, evidence: Sequence[str], articles: Sequence[str] = ()) -> list[str]:
     """The numbers of ``question`` (years, counts, dates) that ``evidence`` does not hold.
 
     Only numbers are required. Names the question sets its scene with ("Which MLB team's
@@ -238,8 +238,16 @@ def missing_numbers(question: str, evidence: Sequence[str]) -> list[str]:
     it, and even from the whole article; measured on the tuning halves, requiring them cost
     the news archive far more correct answers than it saved wrong ones. A number, though,
     tells one year's event from another's, and a passage without it answers another question.
+
+    A year must be in ``evidence`` itself. Any other number (a count, "11-day") may be anywhere
+    in the cited ``articles``: "the store closing all 800 of its locations" is answered by a
+    sentence naming the store, while the 800 is three paragraphs further on.
     """
-    return missing_anchors(question, evidence, numbers_only=True)
+    missing = missing_anchors(question, evidence, numbers_only=True)
+    if not missing or not articles:
+        return missing
+    beyond = set(missing_anchors(question, [*evidence, *articles], numbers_only=True))
+    return [number for number in missing if NAMED_YEAR.fullmatch(number) or number in beyond]
 
 
 def missing_full_names(question: str, evidence: Sequence[str]) -> list[str]:

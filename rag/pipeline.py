@@ -398,6 +398,10 @@ class Assistant:
         if self.settings.require_question_numbers:
             missing = missing_numbers(turn.question, evidence)
             if missing:
+                cited = list(dict.fromkeys(c.doc_id for c in found[0].citations))
+                articles = [chunk.text for chunk in self.index.document_chunks(cited)]
+                missing = missing_numbers(turn.question, evidence, articles)
+            if missing:
                 numbers = ", ".join(missing)
                 turn.notes.append(f"The cited passages do not mention {numbers}, so the answer was withheld.")
                 return withheld(turn, "numbers")

@@ -108,7 +108,8 @@ class Settings(BaseSettings):
     )
     require_question_numbers: bool = Field(
         True,
-        description="Refuse when a number of the question (a year, a count) is missing from the cited passages.",
+        description="Refuse when a year the question names is missing from the cited passages, "
+        "or another number of it (a count) from the cited articles.",
     )
     require_question_names: bool = Field(
         True,

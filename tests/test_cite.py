@@ -147,3 +147,13 @@ def test_only_numbers_are_required_of_the_cited_passages():
     assert missing_numbers("Which MLB team's owner announced a sale process in 2022?", passages) == []
     assert missing_numbers("Which MLB team's owner announced a sale process in 2023?", passages) == ["2023"]
     assert missing_numbers("What treaty was signed in the 9th century?", ["It was signed in the ninth century."]) == []
+
+
+def test_a_count_may_be_anywhere_in_the_cited_article_but_a_year_must_be_in_the_passage():
+    cited = ["Joann said on Monday that it would close its remaining stores after its second bankruptcy filing."]
+    article = [cited[0], "Joann has more than 800 stores across 49 states.", "It first filed for bankruptcy in 2024."]
+    question = "Which store is closing all 800 of its locations after filing for bankruptcy?"
+    assert missing_numbers(question, cited) == ["800"]
+    assert missing_numbers(question, cited, article) == []
+    assert missing_numbers("Which store is closing all 900 of its locations?", cited, article) == ["900"]
+    assert missing_numbers("Which store closed its locations in 2024?", cited, article) == ["2024"]
