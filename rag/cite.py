@@ -305,11 +305,24 @@ def source_passages(citations: Sequence[Citation], passages: Sequence[Chunk]) ->
     Whole passages, not just the cited sentences: "the group said" counts as naming the group
     its passage introduced a sentence earlier.
     """
-    return [
-        p.text
-        for p in passages
-        if any(c.doc_id == p.doc_id and p.start <= c.start and c.end <= p.end for c in citations)
-    ]
+    return [p.text for p in passages if any(encloses(p, c) for c in citations)]
+
+
+def encloses(passage: Chunk, part: Chunk | Citation) -> bool:
+    """Whether ``part`` (an excerpt or a citation) was cut from ``passage``."""
+    return passage.doc_id == part.doc_id and passage.start <= part.start and part.end <= passage.end
+
+
+def surroundings(excerpt: Chunk, sources: Sequence[Chunk]) -> str:
+    """The excerpt's headline and the whole passages of ``sources`` it was cut from.
+
+    A quiz question sets its scene in words the answering sentence does not repeat: "Which city
+    in the Midwest has been the focus of a recent surge of federal immigration agents?" is
+    answered by "Minneapolis is the latest city to see an increase in enforcement actions", whose
+    passage, not the sentence, speaks of agents and a surge.
+    """
+    around = [p.text for p in sources if encloses(p, excerpt)]
+    return "\n".join([excerpt.title, excerpt.text, *around])
 
 
 def anchor_evidence(citations: Sequence[Citation], passages: Sequence[Chunk]) -> list[str]:
@@ -379,18 +392,21 @@ def verify_citations(
     passages: Sequence[Chunk],
     question: str = "",
     threshold: float = SUPPORT_THRESHOLD,
+    sources: Sequence[Chunk] = (),
 ) -> CitedAnswer:
     """Keep the cited passages that support ``claim``; cite the best one if the model cited none.
 
     ``claim`` is what must be found in a passage (the short answer, or the answer itself), and
     the passage must also be about the question: an answer drawn from an unrelated sentence is
-    how a small model invents facts out of real words.
+    how a small model invents facts out of real words. Whether it is about the question is
+    judged with its headline and the whole passage it was cut from, when ``sources`` holds that
+    (see :func:`surroundings`).
     Markers out of range or pointing at a passage without support are dropped; the kept ones are
     renumbered from 1 in order of appearance, and the text's markers are rewritten to match.
     """
     numbers = [n for n in cited_numbers(answer) if 1 <= n <= len(passages)]
     scores = {
-        n: support(claim, chunk.text, question) if is_about(question, chunk.text) else 0.0
+        n: support(claim, chunk.text, question) if is_about(question, surroundings(chunk, sources)) else 0.0
         for n, chunk in enumerate(passages, start=1)
     }
     kept = [n for n in numbers if scores[n] >= threshold]

@@ -119,12 +119,15 @@ def withheld(turn: Turn, gate: str) -> tuple[CitedAnswer, str]:
 
 
 def supported_answer(
-    draft: answering.Draft, excerpts: Sequence[Chunk], question: str
+    draft: answering.Draft, excerpts: Sequence[Chunk], question: str, passages: Sequence[Chunk]
 ) -> tuple[CitedAnswer, str] | None:
-    """The draft with verified citations, checked by its short answer, then its whole answer."""
+    """The draft with verified citations, checked by its short answer, then its whole answer.
+
+    ``passages`` are the retrieved passages the excerpts were cut from.
+    """
     for claim in (draft.short, draft.answer):
         if claim:
-            cited = verify_citations(draft.answer, claim, excerpts, question)
+            cited = verify_citations(draft.answer, claim, excerpts, question, sources=passages)
             if cited.supported:
                 return cited, draft.short
     return None
@@ -387,7 +390,7 @@ class Assistant:
             return withheld(turn, "probe")
         if draft.refused:
             return withheld(turn, "model")
-        found = supported_answer(draft, turn.excerpts, turn.standalone) or self._second_look(turn)
+        found = supported_answer(draft, turn.excerpts, turn.standalone, turn.passages) or self._second_look(turn)
         if found is None:
             turn.notes.append(
                 f"The model's draft “{strip_markers(draft.answer)}” was not found in any passage, so it was withheld."
@@ -435,7 +438,7 @@ class Assistant:
         draft = answering.parse_draft(retry.raw, turn.standalone)
         if draft.refused or self._doubtful(retry.p_refusal):
             return None
-        found = supported_answer(draft, retry.excerpts, turn.standalone)
+        found = supported_answer(draft, retry.excerpts, turn.standalone, turn.passages)
         if found is not None:
             turn.notes.append(
                 "The first draft was not supported; this answer comes from a second look at the closest passage."

@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 
 from rag.cite import (
@@ -57,6 +59,17 @@ def test_out_of_range_and_unsupported_markers_are_dropped():
 def test_unsupported_answer_gets_no_citation():
     cited = verify_citations("Five hundred tanks were destroyed [1].", "500 tanks", PASSAGES)
     assert not cited.supported and cited.citations == []
+
+
+def test_a_sentence_is_about_the_question_when_its_passage_is():
+    question = "Which city in the Midwest has seen a recent surge of federal immigration agents?"
+    scene = "Federal agents have surged into several cities this month. "
+    whole = passage(scene + "Minneapolis is the latest city to see more enforcement.", 0)
+    sentence = dataclasses.replace(whole, text=whole.text[len(scene) :], start=whole.start + len(scene))
+    assert not verify_citations("Minneapolis [1].", "Minneapolis", [sentence], question).supported
+    assert verify_citations("Minneapolis [1].", "Minneapolis", [sentence], question, sources=[whole]).supported
+    elsewhere = dataclasses.replace(whole, doc_id="other")
+    assert not verify_citations("Minneapolis [1].", "Minneapolis", [sentence], question, sources=[elsewhere]).supported
 
 
 def test_no_passages():
