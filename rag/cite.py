@@ -103,8 +103,28 @@ def is_about(question: str, passage: str) -> bool:
     terms = set(content_terms(question))
     if not terms:
         return True
-    shared = len(terms & stems(passage))
-    return shared >= min(RELEVANCE_THRESHOLD * len(terms), RELEVANCE_ENOUGH_WORDS)
+    return shared_terms(question, passage) >= min(RELEVANCE_THRESHOLD * len(terms), RELEVANCE_ENOUGH_WORDS)
+
+
+def shared_terms(question: str, text: str) -> int:
+    """How many of the question's content words (stemmed) ``text`` holds."""
+    return len(set(content_terms(question)) & stems(text))
+
+
+def is_cited_about(question: str, excerpt: Chunk, sources: Sequence[Chunk]) -> bool:
+    """Whether a cited excerpt is about the question, read with its surroundings.
+
+    Either the excerpt is about it on its own, or its passage and headline are (see
+    :func:`surroundings`) and the excerpt itself holds all but one of the words that takes:
+    "Minneapolis is the latest city to see more immigration enforcement" answers a question
+    about federal agents surging into a Midwest city, while "his 175.07 strike rate", in a
+    passage about the same player, does not answer one about his batting average.
+    """
+    if is_about(question, excerpt.text):
+        return True
+    terms = set(content_terms(question))
+    enough = min(RELEVANCE_THRESHOLD * len(terms), RELEVANCE_ENOUGH_WORDS)
+    return shared_terms(question, excerpt.text) >= enough - 1 and is_about(question, surroundings(excerpt, sources))
 
 
 HONORIFICS = frozenset(
@@ -400,13 +420,13 @@ def verify_citations(
     the passage must also be about the question: an answer drawn from an unrelated sentence is
     how a small model invents facts out of real words. Whether it is about the question is
     judged with its headline and the whole passage it was cut from, when ``sources`` holds that
-    (see :func:`surroundings`).
+    (see :func:`is_cited_about`).
     Markers out of range or pointing at a passage without support are dropped; the kept ones are
     renumbered from 1 in order of appearance, and the text's markers are rewritten to match.
     """
     numbers = [n for n in cited_numbers(answer) if 1 <= n <= len(passages)]
     scores = {
-        n: support(claim, chunk.text, question) if is_about(question, surroundings(chunk, sources)) else 0.0
+        n: support(claim, chunk.text, question) if is_cited_about(question, chunk, sources) else 0.0
         for n, chunk in enumerate(passages, start=1)
     }
     kept = [n for n in numbers if scores[n] >= threshold]

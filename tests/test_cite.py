@@ -64,12 +64,15 @@ def test_unsupported_answer_gets_no_citation():
 def test_a_sentence_is_about_the_question_when_its_passage_is():
     question = "Which city in the Midwest has seen a recent surge of federal immigration agents?"
     scene = "Federal agents have surged into several cities this month. "
-    whole = passage(scene + "Minneapolis is the latest city to see more enforcement.", 0)
+    whole = passage(scene + "Minneapolis is the latest city to see more immigration enforcement.", 0)
     sentence = dataclasses.replace(whole, text=whole.text[len(scene) :], start=whole.start + len(scene))
     assert not verify_citations("Minneapolis [1].", "Minneapolis", [sentence], question).supported
     assert verify_citations("Minneapolis [1].", "Minneapolis", [sentence], question, sources=[whole]).supported
     elsewhere = dataclasses.replace(whole, doc_id="other")
     assert not verify_citations("Minneapolis [1].", "Minneapolis", [sentence], question, sources=[elsewhere]).supported
+    aside = passage(scene + "Minneapolis has a new stadium.", 0)
+    stadium = dataclasses.replace(aside, text=aside.text[len(scene) :], start=aside.start + len(scene))
+    assert not verify_citations("Minneapolis [1].", "Minneapolis", [stadium], question, sources=[aside]).supported
 
 
 def test_no_passages():
