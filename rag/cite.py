@@ -259,15 +259,21 @@ def missing_numbers(question: str, evidence: Sequence[str], articles: Sequence[s
     the news archive far more correct answers than it saved wrong ones. A number, though,
     tells one year's event from another's, and a passage without it answers another question.
 
-    A year must be in ``evidence`` itself. Any other number (a count, "11-day") may be anywhere
-    in the cited ``articles``: "the store closing all 800 of its locations" is answered by a
-    sentence naming the store, while the 800 is three paragraphs further on.
+    A time (a year, a decade, a century) must be in ``evidence`` itself. Any other number (a
+    count, "11-day") may be anywhere in the cited ``articles``: "the store closing all 800 of
+    its locations" is answered by a sentence naming the store, while the 800 is three
+    paragraphs further on.
     """
     missing = missing_anchors(question, evidence, numbers_only=True)
     if not missing or not articles:
         return missing
     beyond = set(missing_anchors(question, [*evidence, *articles], numbers_only=True))
-    return [number for number in missing if NAMED_YEAR.fullmatch(number) or number in beyond]
+    times = {m.group(1) or m.group(2) for m in TIME_NUMBER.finditer(question)}
+    return [number for number in missing if re.sub(r"\D", "", number) in times or number in beyond]
+
+
+TIME_NUMBER = re.compile(r"\b(1\d{3}|20\d{2})(?=s?\b)|\b(\d{1,2})(?=(?:st|nd|rd|th)?[\s-]+centur)", re.IGNORECASE)
+"""A year, decade or century of a question: "in 1883", "the 1920s", "the 9th century"."""
 
 
 def missing_full_names(question: str, evidence: Sequence[str]) -> list[str]:

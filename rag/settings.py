@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     )
     require_question_numbers: bool = Field(
         True,
-        description="Refuse when a year the question names is missing from the cited passages, "
+        description="Refuse when a year, decade or century the question names is missing from the cited passages, "
         "or another number of it (a count) from the cited articles.",
     )
     require_question_names: bool = Field(

@@ -173,3 +173,5 @@ def test_a_count_may_be_anywhere_in_the_cited_article_but_a_year_must_be_in_the_
     assert missing_numbers(question, cited, article) == []
     assert missing_numbers("Which store is closing all 900 of its locations?", cited, article) == ["900"]
     assert missing_numbers("Which store closed its locations in 2024?", cited, article) == ["2024"]
+    assert missing_numbers("Which store opened its first location in 1943?", cited, [*article, "in 1943"]) == ["1943"]
+    assert missing_numbers("Which treaty was signed in the 10th century?", cited, [*article, "the 10th"]) != []
