@@ -467,16 +467,38 @@ class Index:
         return [self._chunk_cache[i] for i in ids if i in self._chunk_cache]
 
     @reaching_chroma
-    def document_chunks(self, doc_ids: list[str]) -> list[Chunk]:
-        """Every stored chunk of the documents ``doc_ids``, in document order."""
+    def document_chunks(self, doc_ids: list[str], limit: int = 1000) -> list[Chunk]:
+        """The stored chunks of the documents ``doc_ids`` (at most ``limit``), in document order.
+
+        Chroma fails on a request for tens of thousands of chunks ("too many SQL variables"),
+        which one huge file can hold; ``limit`` keeps every request within bounds.
+        """
         if not doc_ids:
             return []
-        got = self.collection.get(where={"doc_id": {"$in": list(doc_ids)}}, include=["documents", "metadatas"])
+        got = self.collection.get(
+            where={"doc_id": {"$in": list(doc_ids)}}, include=["documents", "metadatas"], limit=limit
+        )
         found = [
             Chunk.from_metadata(cid, text, meta)
             for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         ]
         return sorted(found, key=lambda c: (c.doc_id, c.start))
+
+    @reaching_chroma
+    def following_chunks(self, passages: list[Chunk], max_gap: int) -> list[Chunk]:
+        """The chunks that start inside, or at most ``max_gap`` characters after, each passage."""
+        if not passages:
+            return []
+        clauses: list[dict[str, Any]] = [
+            {"$and": [{"doc_id": p.doc_id}, {"start": {"$gt": p.start}}, {"start": {"$lte": p.end + max_gap}}]}
+            for p in passages
+        ]
+        where = clauses[0] if len(clauses) == 1 else {"$or": clauses}
+        got = self.collection.get(where=where, include=["documents", "metadatas"])
+        return [
+            Chunk.from_metadata(cid, text, meta)
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        ]
 
     @reaching_chroma
     def documents(self) -> list[dict[str, Any]]:

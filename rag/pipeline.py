@@ -36,6 +36,7 @@ from rag.condense import condense, restates_last_turn, without_else
 from rag.embed import Embedder
 from rag.errors import RagError
 from rag.focus import (
+    MAX_GAP,
     Sentence,
     continuations,
     excerpt,
@@ -293,9 +294,7 @@ class Assistant:
         turn.frame = question_frame(turn.standalone, turn.filters.as_of, now=self.index.newest_day())
         found = self.retriever.invoke(turn.standalone, filters=turn.filters, frame=turn.frame)
         turn.passages = [document_to_hit(d).chunk for d in found]
-        if turn.passages:
-            articles = self.index.document_chunks(list(dict.fromkeys(p.doc_id for p in turn.passages)))
-            turn.passages += continuations(turn.passages, articles)
+        turn.passages += continuations(turn.passages, self.index.following_chunks(turn.passages, MAX_GAP))
         allowed = self.index.allowed(turn.filters) if not turn.passages else None
         if allowed is not None and not allowed.any():
             turn.notes.append(f"{NO_MATCH} ({turn.filters.describe()}).")
