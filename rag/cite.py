@@ -115,16 +115,16 @@ def is_cited_about(question: str, excerpt: Chunk, sources: Sequence[Chunk]) -> b
     """Whether a cited excerpt is about the question, read with its surroundings.
 
     Either the excerpt is about it on its own, or its passage and headline are (see
-    :func:`surroundings`) and the excerpt itself holds all but one of the words that takes:
+    :func:`surroundings`) and the excerpt itself holds at least two of the question's words:
     "Minneapolis is the latest city to see more immigration enforcement" answers a question
     about federal agents surging into a Midwest city, while "his 175.07 strike rate", in a
     passage about the same player, does not answer one about his batting average.
     """
     if is_about(question, excerpt.text):
         return True
-    terms = set(content_terms(question))
-    enough = min(RELEVANCE_THRESHOLD * len(terms), RELEVANCE_ENOUGH_WORDS)
-    return shared_terms(question, excerpt.text) >= enough - 1 and is_about(question, surroundings(excerpt, sources))
+    return shared_terms(question, excerpt.text) >= RELEVANCE_ENOUGH_WORDS - 1 and is_about(
+        question, surroundings(excerpt, sources)
+    )
 
 
 HONORIFICS = frozenset(
