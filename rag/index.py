@@ -461,9 +461,8 @@ class Index:
         """The stored chunks for ``ids``, in the same order (unknown ids are left out)."""
         missing = [i for i in ids if i not in self._chunk_cache]
         if missing:
-            got = self.collection.get(ids=missing, include=["documents", "metadatas"])
-            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-                self._chunk_cache[cid] = Chunk.from_metadata(cid, text, meta)
+            for chunk in self._get_chunks(ids=missing):
+                self._chunk_cache[chunk.chunk_id] = chunk
         return [self._chunk_cache[i] for i in ids if i in self._chunk_cache]
 
     @reaching_chroma
@@ -475,13 +474,7 @@ class Index:
         """
         if not doc_ids:
             return []
-        got = self.collection.get(
-            where={"doc_id": {"$in": list(doc_ids)}}, include=["documents", "metadatas"], limit=limit
-        )
-        found = [
-            Chunk.from_metadata(cid, text, meta)
-            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-        ]
+        found = self._get_chunks(where={"doc_id": {"$in": list(doc_ids)}}, limit=limit)
         return sorted(found, key=lambda c: (c.doc_id, c.start))
 
     @reaching_chroma
@@ -494,7 +487,11 @@ class Index:
             for p in passages
         ]
         where = clauses[0] if len(clauses) == 1 else {"$or": clauses}
-        got = self.collection.get(where=where, include=["documents", "metadatas"])
+        return self._get_chunks(where=where)
+
+    def _get_chunks(self, **query: Any) -> list[Chunk]:
+        """The chunks a Chroma ``get`` with ``query`` (ids, where, limit) returns."""
+        got = self.collection.get(include=["documents", "metadatas"], **query)
         return [
             Chunk.from_metadata(cid, text, meta)
             for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
