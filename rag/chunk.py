@@ -35,14 +35,28 @@ ABBREVIATIONS = (
 )
 NOT_AFTER_ABBREVIATION = "".join(rf"(?<!\b{a}\.)" for a in ABBREVIATIONS)
 SENTENCE_END = rf"(?<=[.!?]){NOT_AFTER_ABBREVIATION}\s+(?=[\"“‘(\[]?[A-Z0-9])|(?<=[.!?][\"”’)])\s+"
-SEPARATORS = ["\n\n", "\n", SENTENCE_END, r"(?<=[;:,])\s+", r"\s+", ""]
+LOWERCASE_SENTENCE_END = r"(?<=[.!?])\s+(?=[\"“‘(\[]?[a-z0-9])|(?<=[.!?][\"”’)])\s+"
+"""In text written all in lower case (some archive exports), a sentence may start with any letter."""
+MIN_CAPITALS_SHARE = 0.005
+"""Below this share of capital letters, text is taken as written all in lower case."""
+
+
+def is_lowercase_text(text: str) -> bool:
+    """True for text with next to no capital letters, where they cannot mark sentence starts."""
+    letters = sum(c.isalpha() for c in text)
+    return letters >= 40 and sum(c.isupper() for c in text) < MIN_CAPITALS_SHARE * letters
+
+
+def sentence_end(text: str) -> str:
+    """The pattern of the space between two sentences of ``text``."""
+    return LOWERCASE_SENTENCE_END if is_lowercase_text(text) else SENTENCE_END
 
 
 @lru_cache(maxsize=8)
-def splitter(chunk_size: int, chunk_overlap: int) -> RecursiveCharacterTextSplitter:
+def splitter(chunk_size: int, chunk_overlap: int, lowercase: bool = False) -> RecursiveCharacterTextSplitter:
     """A LangChain splitter that prefers paragraphs, then sentences, then clauses, then words."""
     return RecursiveCharacterTextSplitter(
-        separators=SEPARATORS,
+        separators=["\n\n", "\n", LOWERCASE_SENTENCE_END if lowercase else SENTENCE_END, r"(?<=[;:,])\s+", r"\s+", ""],
         is_separator_regex=True,
         keep_separator="end",
         chunk_size=chunk_size,
@@ -65,7 +79,8 @@ def chunk(article: Article, chunk_size: int = 600, chunk_overlap: int = 100, off
     """
     if not article.text.strip():
         return []
-    pieces = splitter(chunk_size, chunk_overlap).create_documents([article.text])
+    lowercase = is_lowercase_text(article.text)
+    pieces = splitter(chunk_size, chunk_overlap, lowercase).create_documents([article.text])
     chunks: list[Chunk] = []
     cursor = 0
     for piece in pieces:
@@ -101,7 +116,7 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
     """Character spans of the sentences of ``text`` (shifted by ``offset``)."""
     spans: list[tuple[int, int]] = []
     start = 0
-    for match in re.finditer(rf"\n+|{SENTENCE_END}", text):
+    for match in re.finditer(rf"\n+|{sentence_end(text)}", text):
         if text[start : match.start()].strip():
             spans.append((offset + start, offset + match.start()))
         start = match.end()

@@ -42,3 +42,30 @@ def test_abbreviations_do_not_split_sentences():
     text = "Maj. Gen. Yahya Rasool spoke. Mr. Biden agreed. U.S. forces left."
     sentences = [text[s:e] for s, e in split_sentences(text)]
     assert sentences == ["Maj. Gen. Yahya Rasool spoke.", "Mr. Biden agreed.", "U.S. forces left."]
+
+
+def test_text_written_in_lower_case_splits_into_sentences():
+    text = (
+        "uk coal reported losses had deepened to £51.6m in 2004.  the uk s biggest coal producer blamed "
+        "geological problems. in early trade on thursday  its shares were down 10% at 119 pence."
+    )
+    sentences = [text[s:e] for s, e in split_sentences(text)]
+    assert sentences == [
+        "uk coal reported losses had deepened to £51.6m in 2004.",
+        "the uk s biggest coal producer blamed geological problems.",
+        "in early trade on thursday  its shares were down 10% at 119 pence.",
+    ]
+
+
+def test_a_lower_case_word_after_a_period_in_ordinary_text_does_not_split():
+    text = "Prices rose approx. five percent in the U.S. this year. Analysts were surprised."
+    sentences = [text[s:e] for s, e in split_sentences(text)]
+    assert sentences == ["Prices rose approx. five percent in the U.S. this year.", "Analysts were surprised."]
+
+
+def test_lower_case_articles_chunk_on_sentence_boundaries(tmp_path):
+    path = tmp_path / "export.txt"
+    path.write_text(" ".join(f"the firm said sales in region {n} rose by {n}% last year." for n in range(40)))
+    article = clean(load_file(path))
+    for c in chunk(article, 300, 0):
+        assert c.text.rstrip().endswith(".")
