@@ -38,8 +38,17 @@ def fold(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """Word tokens of ``text`` after folding; apostrophes inside words are kept."""
-    return re.findall(r"[a-z0-9]+(?:['.-][a-z0-9]+)*", fold(text))
+    """Word tokens of ``text`` after folding; apostrophes inside words are kept.
+
+    A number grouped in thousands is one word, however it is grouped: "5,907", "5 907" and
+    "5907" are the same number.
+    """
+    folded = GROUPED_NUMBER.sub(lambda m: re.sub(r"[, ]", "", m.group(0)), fold(text))
+    return re.findall(r"[a-z0-9]+(?:['.-][a-z0-9]+)*", folded)
+
+
+GROUPED_NUMBER = re.compile(r"(?<![\d.,])\d{1,3}(?:[, ]\d{3})+(?:\.\d+)?(?!\d)")
+"""A number written in groups of three digits, split by commas or (after folding) spaces."""
 
 
 NUMBER_WORDS = {
@@ -159,7 +168,6 @@ ORDINALS = {
 MONTHS = "January February March April May June July August September October November December".split()
 
 
-THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 NAME_CONNECTORS = frozenset({"of", "the", "de", "la", "al", "bin", "and", "von", "van", "der", "du"})
 QUESTION_TOKEN = re.compile(r"\d[\d,.]*\d(?:-\w+)?|\w[\w'’.&-]*|[^\w\s]")
 
@@ -207,7 +215,7 @@ def question_anchors(question: str) -> list[str]:
 
 def _vocabulary(texts: Sequence[str]) -> set[str]:
     """Every word of ``texts`` in the form anchors compare, hyphenated words also by their parts."""
-    return stems(THOUSANDS.sub("", " ".join(texts)), form=_anchor_form)
+    return stems(" ".join(texts), form=_anchor_form)
 
 
 def _anchor_form(word: str) -> str:
@@ -241,7 +249,7 @@ def is_number(anchor: str) -> bool:
 
 def anchor_found(anchor: str, have: set[str]) -> bool:
     """A number must be found whole; a name phrase by at least half of its words."""
-    parts = [p for w in words(THOUSANDS.sub("", anchor)) for p in w.split("-") if p]
+    parts = [p for w in words(anchor) for p in w.split("-") if p]
     if not parts:
         return True
     found = sum(_word_found(p, have) for p in parts)

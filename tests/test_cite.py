@@ -15,6 +15,7 @@ from rag.cite import (
     support,
     to_citation,
     verify_citations,
+    words,
 )
 from rag.types import Chunk
 
@@ -175,3 +176,12 @@ def test_a_count_may_be_anywhere_in_the_cited_article_but_a_year_must_be_in_the_
     assert missing_numbers("Which store closed its locations in 2024?", cited, article) == ["2024"]
     assert missing_numbers("Which store opened its first location in 1943?", cited, [*article, "in 1943"]) == ["1943"]
     assert missing_numbers("Which treaty was signed in the 10th century?", cited, [*article, "the 10th"]) != []
+
+
+def test_a_number_is_the_same_however_its_thousands_are_grouped():
+    passage = "In 2001 he won the seat with 20 645 votes, giving him a majority of 5 907."
+    assert support("5,907", passage) == 1.0
+    assert support("5907", passage) == 1.0
+    assert support("20645 votes", passage) == 1.0
+    assert support("5,908", passage) == 0.0
+    assert words("in 2004 500 homes") == ["in", "2004", "500", "homes"]
