@@ -34,6 +34,7 @@ test: setup browser
 evals: setup
 	$(BIN)/rag eval evals/suites/seed.jsonl --corpus corpus --half check --out evals/out/seed
 	$(BIN)/rag eval evals/suites/india-news.jsonl --half check --out evals/out/india-news
+	$(BIN)/rag eval evals/suites/bbc-news.jsonl --half check --out evals/out/bbc-news
 	$(BIN)/rag eval evals/suites/time-sensitive.jsonl --half check --out evals/out/time-sensitive
 	$(BIN)/rag eval evals/suites/snippets.jsonl --half check --out evals/out/snippets
 	$(BIN)/rag eval ../shared/data/realtimeqa-dev --half check --suite-index .rag-index-realtimeqa --out evals/out/realtimeqa
