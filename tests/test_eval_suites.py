@@ -107,3 +107,16 @@ def test_the_snippet_suite_asks_every_event_in_years_it_has_and_years_it_lacks(t
     assert all(c.answers for c in named)
     bodies = " ".join(a.text for a in articles)
     assert all(any(answer in bodies for answer in c.answers) for c in named)
+
+
+def test_every_bbc_answer_is_in_the_suite_s_articles(tmp_path):
+    suite = ROOT / "evals" / "suites" / "bbc-news.jsonl"
+    cases = load_jsonl(suite)
+    folder = suite_corpus(suite, tmp_path)
+    bodies = " ".join(path.read_text(encoding="utf-8") for path in folder.glob("*.txt"))
+    assert len(list(folder.glob("*.txt"))) == 519
+    assert {"follow-up", "how many", "when", "who", "yes-no", "unanswerable"} <= {c.category for c in cases}
+    assert {half_of(c.id) for c in cases if c.turns} == {"tune", "check"}
+    for case in cases:
+        if not case.unanswerable:
+            assert any(m.lower() in bodies for m in case.must_any or case.answers), case.id
