@@ -34,8 +34,9 @@ ABBREVIATIONS = (
     r"[A-Z]",
 )
 NOT_AFTER_ABBREVIATION = "".join(rf"(?<!\b{a}\.)" for a in ABBREVIATIONS)
-SENTENCE_END = rf"(?<=[.!?]){NOT_AFTER_ABBREVIATION}\s+(?=[\"“‘(\[]?[A-Z0-9])|(?<=[.!?][\"”’)])\s+"
-LOWERCASE_SENTENCE_END = r"(?<=[.!?])\s+(?=[\"“‘(\[]?[a-z0-9])|(?<=[.!?][\"”’)])\s+"
+AFTER_CLOSING_QUOTE = r"(?<=[.!?][\"”’)])\s+"
+SENTENCE_END = rf"(?<=[.!?]){NOT_AFTER_ABBREVIATION}\s+(?=[\"“‘(\[]?[A-Z0-9])|{AFTER_CLOSING_QUOTE}"
+LOWERCASE_SENTENCE_END = rf"(?<=[.!?])\s+(?=[\"“‘(\[]?[a-z0-9])|{AFTER_CLOSING_QUOTE}"
 """In text written all in lower case (some archive exports), a sentence may start with any letter."""
 MIN_CAPITALS_SHARE = 0.005
 """Below this share of capital letters, text is taken as written all in lower case."""
@@ -53,10 +54,12 @@ def sentence_end(text: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def splitter(chunk_size: int, chunk_overlap: int, lowercase: bool = False) -> RecursiveCharacterTextSplitter:
+def splitter(
+    chunk_size: int, chunk_overlap: int, sentence_pattern: str = SENTENCE_END
+) -> RecursiveCharacterTextSplitter:
     """A LangChain splitter that prefers paragraphs, then sentences, then clauses, then words."""
     return RecursiveCharacterTextSplitter(
-        separators=["\n\n", "\n", LOWERCASE_SENTENCE_END if lowercase else SENTENCE_END, r"(?<=[;:,])\s+", r"\s+", ""],
+        separators=["\n\n", "\n", sentence_pattern, r"(?<=[;:,])\s+", r"\s+", ""],
         is_separator_regex=True,
         keep_separator="end",
         chunk_size=chunk_size,
@@ -79,8 +82,7 @@ def chunk(article: Article, chunk_size: int = 600, chunk_overlap: int = 100, off
     """
     if not article.text.strip():
         return []
-    lowercase = is_lowercase_text(article.text)
-    pieces = splitter(chunk_size, chunk_overlap, lowercase).create_documents([article.text])
+    pieces = splitter(chunk_size, chunk_overlap, sentence_end(article.text)).create_documents([article.text])
     chunks: list[Chunk] = []
     cursor = 0
     for piece in pieces:

@@ -43,7 +43,7 @@ def words(text: str) -> list[str]:
     A number grouped in thousands is one word, however it is grouped: "5,907", "5 907" and
     "5907" are the same number.
     """
-    folded = GROUPED_NUMBER.sub(lambda m: re.sub(r"[, ]", "", m.group(0)), fold(text))
+    folded = GROUPED_NUMBER.sub(lambda m: m.group(0).replace(",", "").replace(" ", ""), fold(text))
     return re.findall(r"[a-z0-9]+(?:['.-][a-z0-9]+)*", folded)
 
 
