@@ -102,6 +102,26 @@ def question_message(question: str, passages: Sequence[Chunk]) -> HumanMessage:
     return HumanMessage(f"{format_passages(passages)}\n\nQuestion: {question}")
 
 
+SENTENCE_TO_COMPLETE = re.compile(r"\s*(:|…|\.{3}|_+)\s*$")
+WH_WORD = re.compile(r"\b(which|what|who|whom|whose|where|when|why|how)\b", re.IGNORECASE)
+
+
+def as_question(text: str) -> str:
+    """``text`` in the form the model answers: a question, or a sentence it is told to complete.
+
+    Quizzes write some questions as a sentence to complete ("... for the first time since:")
+    or as a statement around a question word ("A volcano in which country prompted an
+    alert."). Read as a statement, such text leaves the small model leaning towards refusing
+    even when its passage holds the answer.
+    """
+    text = text.strip()
+    if SENTENCE_TO_COMPLETE.search(text):
+        return f"Complete the sentence: {SENTENCE_TO_COMPLETE.sub('', text)} ..."
+    if not text.endswith("?") and WH_WORD.search(text):
+        return text.rstrip(" .!") + "?"
+    return text
+
+
 def answer_messages(question: str, passages: Sequence[Chunk]) -> list[BaseMessage]:
     """Chat messages asking for a grounded answer to ``question`` from ``passages``.
 
@@ -110,7 +130,7 @@ def answer_messages(question: str, passages: Sequence[Chunk]) -> list[BaseMessag
     to refuse is decided from the model's probability of starting a refusal (see
     :class:`rag.llm.RefusalProbe`), which separates the cases better than asking it to refuse.
     """
-    return [*answer_prefix(), question_message(question, passages)]
+    return [*answer_prefix(), question_message(as_question(question), passages)]
 
 
 def answer_prefix() -> list[BaseMessage]:

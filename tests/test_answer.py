@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from rag.answer import parse_draft, short_answer, stream_answer_text
+from rag.answer import as_question, parse_draft, short_answer, stream_answer_text
 from rag.condense import (
     REFERRING,
     clean_referent,
@@ -48,6 +48,24 @@ def test_parse_answer_line():
 )
 def test_short_answer_is_the_new_information(answer, question, short):
     assert short_answer(answer, question) == short
+
+
+@pytest.mark.parametrize(
+    ("question", "asked"),
+    [
+        ("Who leads the militia?", "Who leads the militia?"),
+        (
+            "The team won the title for the first time since:",
+            "Complete the sentence: The team won the title for the first time since ...",
+        ),
+        ("The prize rose to…", "Complete the sentence: The prize rose to ..."),
+        ("A storm in which country forced an evacuation.", "A storm in which country forced an evacuation?"),
+        ("who is the ceo", "who is the ceo?"),
+        ("Tell me about the strikes.", "Tell me about the strikes."),
+    ],
+)
+def test_quiz_statements_are_asked_as_questions(question, asked):
+    assert as_question(question) == asked
 
 
 @pytest.mark.parametrize(
