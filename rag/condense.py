@@ -98,10 +98,19 @@ def resolve_messages(question: str, word: str, history: Sequence[tuple[str, str]
 
 
 def substitute_reference(question: str, match: re.Match[str], referent: str) -> str:
-    """The question with the referring words replaced by ``referent`` (possessives keep 's)."""
-    word = match.group(0)
-    replacement = f"{referent}'s" if word.lower() in POSSESSIVES else referent
-    return question[: match.start()] + replacement + question[match.end() :]
+    """The question with the referring words replaced by ``referent``, in good grammar.
+
+    Possessives keep 's ("their" of "the militias" gives "the militias'"), and a referent's
+    leading article is not capitalised mid-sentence ("Where does the militias' extortion ..."),
+    unless a name follows it ("The Guardian").
+    """
+    word = match.group(0).lower()
+    if match.start() > 0:
+        referent = re.sub(r"^(The|A|An)(?=\s+[a-z])", lambda article: article.group(0).lower(), referent)
+    if word in POSSESSIVES:
+        plural = word == "their" and referent.endswith("s") and not referent.endswith("'s")
+        referent = f"{referent}'" if plural else f"{referent}'s"
+    return question[: match.start()] + referent + question[match.end() :]
 
 
 def clean_referent(output: str, history: Sequence[tuple[str, str]]) -> str:

@@ -119,6 +119,11 @@ HISTORY = [
         ),
         ("What is his job?", "Saeed Khatibzadeh", "What is Saeed Khatibzadeh's job?"),
         ("Who funds that group?", "Kata’ib Hezbollah", "Who funds Kata’ib Hezbollah?"),
+        ("Where does their extortion take place?", "The militias", "Where does the militias' extortion take place?"),
+        ("What are their names?", "Kata’ib Hezbollah", "What are Kata’ib Hezbollah's names?"),
+        ("Their leader?", "The militias", "The militias' leader?"),
+        ("What did it cost?", "The Guardian", "What did The Guardian cost?"),
+        ("Who owns it?", "A regional airline", "Who owns a regional airline?"),
     ],
 )
 def test_reference_substitution(question, referent, expected):
