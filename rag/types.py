@@ -172,6 +172,7 @@ class Reply:
         """The public JSON object; internal fields are left out."""
         return {
             "question": self.question,
+            "standalone_question": self.standalone_question,
             "answer": self.answer,
             "short_answer": self.short_answer,
             "abstained": self.abstained,

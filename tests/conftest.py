@@ -24,6 +24,7 @@ SEED_CORPUS = ROOT / "corpus"
 SEED_ARTICLE = next(SEED_CORPUS.glob("*.txt"))
 REPLY_KEYS = {
     "question",
+    "standalone_question",
     "answer",
     "short_answer",
     "abstained",

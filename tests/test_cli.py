@@ -115,6 +115,8 @@ def test_jsonl_keeps_order_ids_and_conversations(index_dir):
     assert "2,500" in out[0]["answer"]
     assert "error" in out[1]
     assert len(out[2]["turns"]) == 2
+    assert out[0]["standalone_question"] == "How many U.S. troops remain in Iraq?"
+    assert "Khatibzadeh" in out[2]["turns"][1]["standalone_question"]
     assert "disrupting the security of the region" in out[2]["answer"]
     assert out[3]["abstained"]
 
