@@ -258,7 +258,9 @@ def anchor_found(anchor: str, have: set[str]) -> bool:
     return found * 2 >= len(parts)
 
 
-def missing_numbers(question: str, evidence: Sequence[str], articles: Sequence[str] = ()) -> list[str]:
+def missing_numbers(
+    question: str, evidence: Sequence[str], articles: Sequence[str] = (), history_before: int | None = None
+) -> list[str]:
     """The numbers of ``question`` (years, counts, dates) that ``evidence`` does not hold.
 
     Only numbers are required. Names the question sets its scene with ("Which MLB team's
@@ -270,14 +272,22 @@ def missing_numbers(question: str, evidence: Sequence[str], articles: Sequence[s
     A time (a year, a decade, a century) must be in ``evidence`` itself. Any other number (a
     count, "11-day") may be anywhere in the cited ``articles``: "the store closing all 800 of
     its locations" is answered by a sentence naming the store, while the 800 is three
-    paragraphs further on.
+    paragraphs further on. So may a year before ``history_before`` (set from the cited
+    articles' dates): a year tells an event from the same event in a neighbouring year, while a
+    year long past is background ("his 1973 Christmas classic" in a story of 2024).
     """
     missing = missing_anchors(question, evidence, numbers_only=True)
     if not missing or not articles:
         return missing
     beyond = set(missing_anchors(question, [*evidence, *articles], numbers_only=True))
     times = {m.group(1) or m.group(2) for m in TIME_NUMBER.finditer(question)}
-    return [number for number in missing if re.sub(r"\D", "", number) in times or number in beyond]
+
+    def must_be_cited(number: str) -> bool:
+        digits = re.sub(r"\D", "", number)
+        history = history_before is not None and len(digits) == 4 and int(digits) < history_before
+        return digits in times and not history
+
+    return [number for number in missing if must_be_cited(number) or number in beyond]
 
 
 TIME_NUMBER = re.compile(r"\b(1\d{3}|20\d{2})(?=s?\b)|\b(\d{1,2})(?=(?:st|nd|rd|th)?[\s-]+centur)", re.IGNORECASE)

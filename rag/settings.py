@@ -111,6 +111,11 @@ class Settings(BaseSettings):
         description="Refuse when a year, decade or century the question names is missing from the cited passages, "
         "or another number of it (a count) from the cited articles.",
     )
+    history_years: int = Field(
+        10,
+        description="A year the question names this long before the cited articles' dates is history: "
+        "it may be anywhere in the cited articles, not only in the cited passages.",
+    )
     require_question_names: bool = Field(
         True,
         description="Refuse when the cited passages hold none of the question's names of several words "

@@ -17,7 +17,8 @@ from rag.cite import (
     verify_citations,
     words,
 )
-from rag.types import Chunk
+from rag.pipeline import history_before
+from rag.types import Chunk, Citation
 
 
 def passage(text: str, n: int = 0) -> Chunk:
@@ -178,6 +179,19 @@ def test_a_count_may_be_anywhere_in_the_cited_article_but_a_year_must_be_in_the_
     assert missing_numbers("Which treaty was signed in the 10th century?", cited, [*article, "the 10th"]) != []
 
 
+def test_a_year_long_past_may_be_anywhere_in_the_cited_article():
+    cited = ["Cara Delevingne plays Elton John in the new video for Step into Christmas."]
+    article = [cited[0], "The song was released in November 1973 and topped the chart."]
+    question = "Who plays Elton John in a new video for his 1973 Christmas classic?"
+    assert missing_numbers(question, cited, article) == ["1973"]
+    assert missing_numbers(question, cited, article, history_before=2014) == []
+    assert missing_numbers(question, cited, [cited[0]], history_before=2014) == ["1973"]
+    recent = "Who plays Elton John in the video released in 2020?"
+    assert history_before([cite_dated("2024-12-18"), cite_dated("2023-01-02")], 10) == 2013
+    assert history_before([cite_dated("2024-12-18"), cite_dated("")], 10) is None
+    assert missing_numbers(recent, cited, [*article, "in 2020"], history_before=2014) == ["2020"]
+
+
 def test_a_number_is_the_same_however_its_thousands_are_grouped():
     passage = "In 2001 he won the seat with 20 645 votes, giving him a majority of 5 907."
     assert support("5,907", passage) == 1.0
@@ -185,3 +199,7 @@ def test_a_number_is_the_same_however_its_thousands_are_grouped():
     assert support("20645 votes", passage) == 1.0
     assert support("5,908", passage) == 0.0
     assert words("in 2004 500 homes") == ["in", "2004", "500", "homes"]
+
+
+def cite_dated(date: str) -> Citation:
+    return Citation(n=1, doc_id="d", title="", date=date, source="s.txt", text="", start=0, end=0)
