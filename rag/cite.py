@@ -290,6 +290,13 @@ def missing_numbers(
     return [number for number in missing if must_be_cited(number) or number in beyond]
 
 
+def history_before(citations: Sequence[Citation], history_years: int) -> int | None:
+    """The year before which a year is history for the cited articles; None if any is undated."""
+    if not citations or not all(c.date[:4].isdigit() for c in citations):
+        return None
+    return min(int(c.date[:4]) for c in citations) - history_years
+
+
 TIME_NUMBER = re.compile(r"\b(1\d{3}|20\d{2})(?=s?\b)|\b(\d{1,2})(?=(?:st|nd|rd|th)?[\s-]+centur)", re.IGNORECASE)
 """A year, decade or century of a question: "in 1883", "the 1920s", "the 9th century"."""
 

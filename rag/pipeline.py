@@ -25,6 +25,7 @@ from rag.cite import (
     anchor_evidence,
     content_terms,
     fold,
+    history_before,
     missing_full_names,
     missing_numbers,
     stems,
@@ -50,7 +51,7 @@ from rag.llm import backend_failure, llama_controls, load_chat_model
 from rag.retrieve import HybridRetriever, TimeWeights, document_to_hit, out_of_time, time_boost
 from rag.settings import Settings
 from rag.timeframe import TimeFrame, long_date, question_frame, without_relative_time
-from rag.types import Chunk, Citation, Filters, Reply
+from rag.types import Chunk, Filters, Reply
 
 History = Sequence[tuple[str, str]]
 EMPTY_QUESTION_REPLY = "Please type a question about the news articles, for example: “Which militias were struck?”"
@@ -132,14 +133,6 @@ def supported_answer(
             if cited.supported:
                 return cited, draft.short
     return None
-
-
-def history_before(citations: Sequence[Citation], history_years: int) -> int | None:
-    """The year before which a year is history for the cited articles; None if any is undated."""
-    years = [int(c.date[:4]) for c in citations if c.date[:4].isdigit()]
-    if not years or len(years) < len(citations):
-        return None
-    return min(years) - history_years
 
 
 def sanitize_question(raw: Any, max_chars: int) -> tuple[str, list[str]]:

@@ -6,6 +6,7 @@ from rag.cite import (
     anchor_evidence,
     cited_numbers,
     date_words,
+    history_before,
     is_about,
     missing_anchors,
     missing_full_names,
@@ -17,7 +18,6 @@ from rag.cite import (
     verify_citations,
     words,
 )
-from rag.pipeline import history_before
 from rag.types import Chunk, Citation
 
 
