@@ -468,7 +468,7 @@ def verify_citations(
     if not kept:
         return CitedAnswer(strip_markers(answer), [], supported=False)
     renumber = {old: new for new, old in enumerate(kept, start=1)}
-    body = strip_markers(answer)
+    body = strip_markers(answer).rstrip(",;: ")
     markers = "".join(f"[{renumber[n]}]" for n in kept)
     if body and body[-1] in ".!?":
         text = f"{body[:-1]} {markers}{body[-1]}"

@@ -34,6 +34,7 @@ def test_parse_answer_line():
             "Kata’ib Sayyid al-Shuhada and Kata’ib Hezbollah",
         ),
         ("Vienna [2].", "Where are the talks?", "Vienna"),
+        ("Vienna,, [2]", "Where are the talks?", "Vienna"),
         (
             "Ebrahim Raisi became president in the recent elections in Iran [2].",
             "Who became president in the recent elections in Iran?",

@@ -45,6 +45,11 @@ def test_supported_citation_is_kept_and_renumbered():
     assert cited.citations[0].start == 200
 
 
+def test_stray_commas_before_the_markers_are_dropped():
+    cited = verify_citations("About 2,500,, [3]", "2,500", PASSAGES, "How many troops?")
+    assert cited.answer == "About 2,500 [1]"
+
+
 def test_wrong_number_is_replaced_by_the_supporting_passage():
     answer = "Kata'ib Sayyid al-Shuhada and Kata'ib Hezbollah were struck [1]."
     cited = verify_citations(answer, "Kata'ib Sayyid al-Shuhada and Kata'ib Hezbollah", PASSAGES)
