@@ -26,6 +26,7 @@ from rag.cite import (
     content_terms,
     fold,
     history_before,
+    is_about,
     missing_full_names,
     missing_numbers,
     stems,
@@ -50,7 +51,7 @@ from rag.index import Index
 from rag.llm import backend_failure, llama_controls, load_chat_model
 from rag.retrieve import HybridRetriever, TimeWeights, document_to_hit, out_of_time, time_boost
 from rag.settings import Settings
-from rag.timeframe import TimeFrame, long_date, question_frame, without_relative_time
+from rag.timeframe import TimeFrame, long_date, names_no_time, question_frame, without_relative_time
 from rag.types import Chunk, Filters, Reply
 
 History = Sequence[tuple[str, str]]
@@ -107,6 +108,7 @@ GATES = {
     "support": "no passage contained the draft's words, even at a second look",
     "numbers": "the cited passages lack a number of the question (a year, a count, a date)",
     "names": "the cited passages hold none of the question's names of several words (an event, a prize)",
+    "kind": "the answer is not the kind the question asks for (no time for “when”)",
     "similarity": "no sentence was similar enough to the question (extractive mode)",
 }
 """The checks that can withhold an answer, by the name a reply's ``withheld_by`` gives."""
@@ -390,12 +392,19 @@ class Assistant:
             return withheld(turn, "probe")
         if draft.refused:
             return withheld(turn, "model")
-        found = supported_answer(draft, turn.excerpts, turn.standalone, turn.passages) or self._second_look(turn)
+        found = (
+            supported_answer(draft, turn.excerpts, turn.standalone, turn.passages)
+            or self._found_beyond_excerpts(turn, draft)
+            or self._second_look(turn)
+        )
         if found is None:
             turn.notes.append(
                 f"The model's draft “{strip_markers(draft.answer)}” was not found in any passage, so it was withheld."
             )
             return withheld(turn, "support")
+        if names_no_time(turn.standalone, found[1] or strip_markers(found[0].answer)):
+            turn.notes.append("The question asks when, and the answer names no time, so it was withheld.")
+            return withheld(turn, "kind")
         # The user's own words: what a follow-up's rewrite put in stays unchecked.
         evidence = anchor_evidence(found[0].citations, turn.passages)
         if self.settings.require_question_numbers:
@@ -416,6 +425,25 @@ class Assistant:
                 names = " or ".join(f"“{name}”" for name in missing)
                 turn.notes.append(f"The cited passages do not mention {names}, so the answer was withheld.")
                 return withheld(turn, "names")
+        return found
+
+    def _found_beyond_excerpts(self, turn: Turn, draft: answering.Draft) -> tuple[CitedAnswer, str] | None:
+        """The draft verified against the retrieved sentences the model was not shown, if one is about the question.
+
+        The excerpts are a few hundred characters of the best sentences; the model sometimes
+        completes them from what it knows (a monument at "Camp Hale" lies in "Colorado"). When a
+        sentence of the retrieved passages that is about the question states the same, that
+        sentence is the citation. A sentence that only shares the answer's words is not enough:
+        that is how an answer to another question would slip through.
+        """
+        about = [
+            excerpt(turn.passages[s.passage], s.start, s.end)
+            for s in turn.sentences
+            if is_about(turn.standalone, s.text)
+        ]
+        found = supported_answer(draft, about, turn.standalone, turn.passages) if about else None
+        if found is not None:
+            turn.notes.append("The model's answer was found in a retrieved passage beyond the excerpts it read.")
         return found
 
     def _second_look(self, turn: Turn) -> tuple[CitedAnswer, str] | None:

@@ -62,6 +62,21 @@ PAST = re.compile(r"\b(was|were|did|had)\b", re.IGNORECASE)
 
 RECENTLY = re.compile(r"\b(recently|in recent (days|weeks))\b", re.IGNORECASE)
 
+ASKS_WHEN = re.compile(
+    r"^\W*(?:when\b|(?:in|on|at|by|since|until)?\s*(?:what|which)\s+(?:year|date|day|month|decade|century)\b)",
+    re.IGNORECASE,
+)
+"""A question asking for a time: "When did ...", "In what year ...", "On which day ..."."""
+
+TIME_WORDS = re.compile(
+    rf"\d|\b(?:{MONTH_NAMES}|{WEEKDAYS}|today|tonight|yesterday|tomorrow|now|then|recently|soon|earlier|later|"
+    r"once|ago|since|until|till|before|after|during|when|while|upon|dawn|noon|midnight|morning|afternoon|"
+    r"evening|night|spring|summer|autumn|fall|winter|season|weekend|weeks?|months?|years?|decades?|centur(?:y|ies)|"
+    r"days?|hours?|minutes?|era|age|period|times?|start|beginning|end|first|last|next|previous|prior|following)\b",
+    re.IGNORECASE,
+)
+"""Words that place an answer in time; an answer to "when" holds at least one."""
+
 
 @dataclass(frozen=True)
 class TimeFrame:
@@ -88,6 +103,15 @@ class TimeFrame:
     def contains(self, day: date) -> bool:
         """True when ``day`` falls in the question's period."""
         return self.start is not None and self.end is not None and self.start <= day <= self.end
+
+
+def names_no_time(question: str, answer: str) -> bool:
+    """Whether ``question`` asks when and ``answer`` names no time at all.
+
+    A small model asked "When did he take up that post?" may answer with the post itself; an
+    answer to "when" that holds no date, no number and no word of time answers another question.
+    """
+    return bool(ASKS_WHEN.search(question)) and not TIME_WORDS.search(answer)
 
 
 def parse_day(value: str | date | None, what: str = "date") -> date | None:

@@ -20,6 +20,32 @@ def test_an_unsupported_draft_gets_a_second_look_at_the_closest_sentence(index):
     assert any("second look" in note for note in reply.notes)
 
 
+def test_a_draft_beyond_the_excerpts_is_cited_to_the_retrieved_sentence_about_the_question(index):
+    """With room for one sentence, the model reads another than the one that states its answer."""
+    assistant = assistant_drafting(
+        index, "ANSWER: both sides of the Iraqi-Syrian border [1].", "ANSWER: a second draft [1].", context_chars=120
+    )
+    reply = assistant.ask("Where were the targets of the strikes?")
+    assert not reply.abstained and "the Iraqi-Syrian border" in reply.short_answer
+    assert reply.citations[0].text == "The Pentagon said the strikes had hit both sides of the Iraqi-Syrian border."
+    assert any("beyond the excerpts" in note for note in reply.notes)
+    assert assistant.chat_model.i == 1, "a second look ran although the draft was verified"
+
+
+def test_a_draft_found_only_in_a_sentence_about_something_else_is_withheld(index):
+    reply = assistant_drafting(index, "ANSWER: Vienna [1].", "ANSWER: Vienna [1].").ask(
+        "Where were the targets of the strikes?"
+    )
+    assert reply.abstained and reply.withheld_by == "support"
+
+
+def test_an_answer_to_when_that_names_no_time_is_withheld(index):
+    question = "When did Saeed Khatibzadeh become spokesman for the Iranian Foreign Ministry?"
+    reply = assistant_drafting(index, "ANSWER: spokesman for the Iranian Foreign Ministry [1].").ask(question)
+    assert reply.abstained and reply.withheld_by == "kind"
+    assert any("names no time" in note for note in reply.notes)
+
+
 def test_a_second_unsupported_draft_is_withheld(index):
     question = "Who did the Popular Mobilization Forces say the airstrikes had targeted?"
     reply = assistant_drafting(index, "ANSWER: oil field [1].", "ANSWER: oil field [1].").ask(question)

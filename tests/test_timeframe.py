@@ -10,6 +10,7 @@ from rag.timeframe import (
     day_number,
     from_day_number,
     long_date,
+    names_no_time,
     parse_day,
     question_frame,
     without_relative_time,
@@ -117,3 +118,29 @@ def test_day_numbers_round_trip_and_undated_is_zero():
 )
 def test_the_model_reads_the_question_without_relative_time_words(question, expected):
     assert without_relative_time(question) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("When was that?", "2014"),
+        ("When will they hold the ceremony?", "Tuesday morning"),
+        ("When were those elections?", "the month in which Raisi became president"),
+        ("In what year were they merged?", "in 2016"),
+        ("When did the talks resume?", "after the strikes"),
+        ("What did he say when he was asked?", "nothing"),
+    ],
+)
+def test_an_answer_to_when_that_names_a_time_passes(question, answer):
+    assert not names_no_time(question, answer)
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("When did he take up that post?", "spokesman for the Iranian Foreign Ministry"),
+        ("On what day did the strikes happen?", "the Iraqi-Syrian border"),
+    ],
+)
+def test_an_answer_to_when_without_any_time_is_another_answer(question, answer):
+    assert names_no_time(question, answer)
