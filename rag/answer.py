@@ -110,8 +110,8 @@ def as_question(text: str) -> str:
     """``text`` in the form the model answers: a question, or a sentence it is told to complete.
 
     Quizzes write some questions as a sentence to complete ("... for the first time since:")
-    or as a statement around a question word ("A volcano in which country prompted an
-    alert."). Read as a statement, such text leaves the small model leaning towards refusing
+    or as a statement around a question word ("A storm in which country closed its ports
+    this week."). Read as a statement, such text leaves the small model leaning towards refusing
     even when its passage holds the answer.
     """
     text = text.strip()

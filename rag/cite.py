@@ -105,8 +105,8 @@ def is_about(question: str, passage: str) -> bool:
     """Whether ``passage`` is about ``question``: it shares enough of the question's content words.
 
     Enough is ``RELEVANCE_THRESHOLD`` of them, or ``RELEVANCE_ENOUGH_WORDS`` for a long question:
-    a quiz question that sets a scene in three clauses ("Tax-filing season has officially begun.
-    What is the filing deadline for most US taxpayers?") shares only a few words with the one
+    a quiz question that sets a scene in two sentences ("The ferry season has begun. Which
+    harbour do most of the island's visitors arrive at?") shares only a few words with the one
     sentence that answers it.
     """
     terms = set(content_terms(question))
@@ -125,8 +125,8 @@ def is_cited_about(question: str, excerpt: Chunk, sources: Sequence[Chunk]) -> b
 
     Either the excerpt is about it on its own, or its passage and headline are (see
     :func:`surroundings`) and the excerpt itself holds at least two of the question's words:
-    "Minneapolis is the latest city to see more immigration enforcement" answers a question
-    about federal agents surging into a Midwest city, while "his 175.07 strike rate", in a
+    "Dunmore is the latest town to see them arrive" answers a question about flood-relief
+    crews surging into a valley town, while "his 175.07 strike rate", in a
     passage about the same player, does not answer one about his batting average.
     """
     if is_about(question, excerpt.text):
@@ -263,18 +263,18 @@ def missing_numbers(
 ) -> list[str]:
     """The numbers of ``question`` (years, counts, dates) that ``evidence`` does not hold.
 
-    Only numbers are required. Names the question sets its scene with ("Which MLB team's
-    owner…", "…grocery stores in the Midwest") are often missing from the passage that answers
+    Only numbers are required. Names the question sets its scene with ("Which rugby club's
+    owner…", "…bakeries in the north") are often missing from the passage that answers
     it, and even from the whole article; measured on the tuning halves, requiring them cost
     the news archive far more correct answers than it saved wrong ones. A number, though,
     tells one year's event from another's, and a passage without it answers another question.
 
     A time (a year, a decade, a century) must be in ``evidence`` itself. Any other number (a
-    count, "11-day") may be anywhere in the cited ``articles``: "the store closing all 800 of
-    its locations" is answered by a sentence naming the store, while the 800 is three
-    paragraphs further on. So may a year before ``history_before`` (set from the cited
+    count, "11-day") may be anywhere in the cited ``articles``: "the chain closing all 300 of
+    its shops" is answered by a sentence naming the chain, while the 300 is three paragraphs
+    further on. So may a year before ``history_before`` (set from the cited
     articles' dates): a year tells an event from the same event in a neighbouring year, while a
-    year long past is background ("his 1973 Christmas classic" in a story of 2024).
+    year long past is background ("her 1975 debut album" in a story of 2024).
     """
     missing = missing_anchors(question, evidence, numbers_only=True)
     if not missing or not articles:
@@ -304,7 +304,7 @@ TIME_NUMBER = re.compile(r"\b(1\d{3}|20\d{2})(?=s?\b)|\b(\d{1,2})(?=(?:st|nd|rd|
 def missing_full_names(question: str, evidence: Sequence[str]) -> list[str]:
     """The question's names of several words ("Harlow Open"), when ``evidence`` holds none of them.
 
-    One word names the scene as often as the subject ("MLB", "US", "the Midwest"), so
+    One word names the scene as often as the subject ("NFL", "US", "the north"), so
     single-word names are never required. A name of several words usually names the event,
     prize or body the question is about; a passage holding none of them answers about something
     else that happened the same year ("Who won the 2018 Harlow Open?" from a 2018 book award).
@@ -367,10 +367,10 @@ def encloses(passage: Chunk, part: Chunk | Citation) -> bool:
 def surroundings(excerpt: Chunk, sources: Sequence[Chunk]) -> str:
     """The excerpt's headline and the whole passages of ``sources`` it was cut from.
 
-    A quiz question sets its scene in words the answering sentence does not repeat: "Which city
-    in the Midwest has been the focus of a recent surge of federal immigration agents?" is
-    answered by "Minneapolis is the latest city to see an increase in enforcement actions", whose
-    passage, not the sentence, speaks of agents and a surge.
+    A quiz question sets its scene in words the answering sentence does not repeat: "Which town
+    in the valley has seen a recent surge of flood-relief crews?" is answered by "Dunmore is
+    the latest town to see them arrive", whose passage, not the sentence, speaks of crews and
+    a surge.
     """
     around = [p.text for p in sources if encloses(p, excerpt)]
     return "\n".join([excerpt.title, excerpt.text, *around])

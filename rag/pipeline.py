@@ -431,7 +431,7 @@ class Assistant:
         """The draft verified against the retrieved sentences the model was not shown, if one is about the question.
 
         The excerpts are a few hundred characters of the best sentences; the model sometimes
-        completes them from what it knows (a monument at "Camp Hale" lies in "Colorado"). When a
+        completes them from what it knows (a park "at Larkspur Ridge" lies "in Montana"). When a
         sentence of the retrieved passages that is about the question states the same, that
         sentence is the citation. A sentence that only shares the answer's words is not enough:
         that is how an answer to another question would slip through.

@@ -69,17 +69,17 @@ def test_unsupported_answer_gets_no_citation():
 
 
 def test_a_sentence_is_about_the_question_when_its_passage_is():
-    question = "Which city in the Midwest has seen a recent surge of federal immigration agents?"
-    scene = "Federal agents have surged into several cities this month. "
-    whole = passage(scene + "Minneapolis is the latest city to see more immigration enforcement.", 0)
+    question = "Which town in the valley has seen a recent surge of flood-relief crews?"
+    scene = "Flood-relief crews have surged into several valley towns this month. "
+    whole = passage(scene + "Dunmore is the latest town to see more relief work.", 0)
     sentence = dataclasses.replace(whole, text=whole.text[len(scene) :], start=whole.start + len(scene))
-    assert not verify_citations("Minneapolis [1].", "Minneapolis", [sentence], question).supported
-    assert verify_citations("Minneapolis [1].", "Minneapolis", [sentence], question, sources=[whole]).supported
+    assert not verify_citations("Dunmore [1].", "Dunmore", [sentence], question).supported
+    assert verify_citations("Dunmore [1].", "Dunmore", [sentence], question, sources=[whole]).supported
     elsewhere = dataclasses.replace(whole, doc_id="other")
-    assert not verify_citations("Minneapolis [1].", "Minneapolis", [sentence], question, sources=[elsewhere]).supported
-    aside = passage(scene + "Minneapolis has a new stadium.", 0)
+    assert not verify_citations("Dunmore [1].", "Dunmore", [sentence], question, sources=[elsewhere]).supported
+    aside = passage(scene + "Dunmore has a new stadium.", 0)
     stadium = dataclasses.replace(aside, text=aside.text[len(scene) :], start=aside.start + len(scene))
-    assert not verify_citations("Minneapolis [1].", "Minneapolis", [stadium], question, sources=[aside]).supported
+    assert not verify_citations("Dunmore [1].", "Dunmore", [stadium], question, sources=[aside]).supported
 
 
 def test_no_passages():
@@ -133,7 +133,7 @@ def test_a_question_naming_an_event_in_several_words_needs_one_such_name_in_the_
     assert missing_full_names("Who won the 2018 Harlow Open?", snippet) == ["Harlow Open"]
     assert missing_full_names("Who won the 2018 Kestrel Book Award?", snippet) == []
     assert missing_full_names("Which book won the Kestrel prize in 2018?", snippet) == []
-    assert missing_full_names("Which MLB team won in 2018?", snippet) == []
+    assert missing_full_names("Which NFL team won in 2018?", snippet) == []
     assert missing_full_names("How many lives did vaccines save in the United States?", ["U.S. deaths fell."]) == []
     assert missing_full_names("What did the World Health Organization say?", ["The WHO said no."]) == []
 
@@ -159,23 +159,23 @@ def test_an_articles_year_answers_for_it_unless_it_names_another_year():
 
 
 def test_a_long_question_needs_only_a_few_shared_words_to_find_its_sentence_relevant():
-    question = "Tax-filing season has officially begun. What is the filing deadline for most US taxpayers this year?"
-    assert is_about(question, "The tax season deadline for Americans to file is April 15.")
+    question = "The ferry season has officially begun. What is the booking deadline for most island visitors this year?"
+    assert is_about(question, "The ferry season deadline for visitors to book is April 15.")
     assert not is_about(question, "Officials said the weather would improve.")
     assert not is_about("Who did the militia say the strikes targeted?", "U.S. troops were near an oil field.")
 
 
 def test_only_numbers_are_required_of_the_cited_passages():
-    passages = ["The Angels' owner said he had started a formal process to sell the team in 2022."]
-    assert missing_numbers("Which MLB team's owner announced a sale process in 2022?", passages) == []
-    assert missing_numbers("Which MLB team's owner announced a sale process in 2023?", passages) == ["2023"]
+    passages = ["The Harriers' owner said he had started a formal process to sell the club in 2022."]
+    assert missing_numbers("Which rugby club's owner announced a sale process in 2022?", passages) == []
+    assert missing_numbers("Which rugby club's owner announced a sale process in 2023?", passages) == ["2023"]
     assert missing_numbers("What treaty was signed in the 9th century?", ["It was signed in the ninth century."]) == []
 
 
 def test_a_count_may_be_anywhere_in_the_cited_article_but_a_year_must_be_in_the_passage():
-    cited = ["Joann said on Monday that it would close its remaining stores after its second bankruptcy filing."]
-    article = [cited[0], "Joann has more than 800 stores across 49 states.", "It first filed for bankruptcy in 2024."]
-    question = "Which store is closing all 800 of its locations after filing for bankruptcy?"
+    cited = ["Penrose said on Monday that it would close its remaining shops after its second bankruptcy filing."]
+    article = [cited[0], "Penrose has more than 800 shops across 49 towns.", "It first filed for bankruptcy in 2024."]
+    question = "Which chain is closing all 800 of its locations after filing for bankruptcy?"
     assert missing_numbers(question, cited) == ["800"]
     assert missing_numbers(question, cited, article) == []
     assert missing_numbers("Which store is closing all 900 of its locations?", cited, article) == ["900"]
@@ -185,13 +185,13 @@ def test_a_count_may_be_anywhere_in_the_cited_article_but_a_year_must_be_in_the_
 
 
 def test_a_year_long_past_may_be_anywhere_in_the_cited_article():
-    cited = ["Cara Delevingne plays Elton John in the new video for Step into Christmas."]
+    cited = ["Mira Holt plays Ada Vane in the new video for Northern Lights."]
     article = [cited[0], "The song was released in November 1973 and topped the chart."]
-    question = "Who plays Elton John in a new video for his 1973 Christmas classic?"
+    question = "Who plays Ada Vane in a new video for her 1973 winter classic?"
     assert missing_numbers(question, cited, article) == ["1973"]
     assert missing_numbers(question, cited, article, history_before=2014) == []
     assert missing_numbers(question, cited, [cited[0]], history_before=2014) == ["1973"]
-    recent = "Who plays Elton John in the video released in 2020?"
+    recent = "Who plays Ada Vane in the video released in 2020?"
     assert history_before([cite_dated("2024-12-18"), cite_dated("2023-01-02")], 10) == 2013
     assert history_before([cite_dated("2024-12-18"), cite_dated("")], 10) is None
     assert missing_numbers(recent, cited, [*article, "in 2020"], history_before=2014) == ["2020"]

@@ -106,12 +106,12 @@ def test_day_numbers_round_trip_and_undated_is_zero():
 @pytest.mark.parametrize(
     "question,expected",
     [
-        ("Walmart this week recalled which juice?", "Walmart recalled which juice?"),
+        ("The grocer this week recalled which cheese?", "The grocer recalled which cheese?"),
         (
-            "On Saturday, Michigan beat Ohio State for the first time since:",
-            "Michigan beat Ohio State for the first time since:",
+            "On Saturday, Ashford beat Milton away for the first time since:",
+            "Ashford beat Milton away for the first time since:",
         ),
-        ("Which seed did the FDA recently add to its list?", "Which seed did the FDA add to its list?"),
+        ("Which grain did the regulator recently add to its list?", "Which grain did the regulator add to its list?"),
         ("Which militias were struck?", "Which militias were struck?"),
         ("What happened this week?", "What happened this week?"),
     ],
