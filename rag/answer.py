@@ -158,7 +158,7 @@ def short_answer(answer: str, question: str) -> str:
     A sentence like "Ebrahim Raisi became president in the elections" answers "Who became
     president in the elections?" with the words the question does not already contain.
     """
-    text = strip_markers(answer).rstrip(" .,;:")
+    text = strip_markers(answer).rstrip(" .")
     tokens = text.split()
     if len(tokens) <= SHORT_ANSWER_WORDS:
         return text.strip("\"“”'")

@@ -394,8 +394,8 @@ def anchor_evidence(citations: Sequence[Citation], passages: Sequence[Chunk]) ->
 
 
 def strip_markers(text: str) -> str:
-    """The answer text without ``[n]`` markers."""
-    return re.sub(r"\s+([.,;:!?])", r"\1", MARKER.sub("", text)).strip()
+    """The answer text without ``[n]`` markers, nor the commas or colons left dangling before them."""
+    return re.sub(r"\s+([.,;:!?])", r"\1", MARKER.sub("", text)).strip().rstrip(",;:").rstrip()
 
 
 def cited_numbers(text: str) -> list[int]:
@@ -468,7 +468,7 @@ def verify_citations(
     if not kept:
         return CitedAnswer(strip_markers(answer), [], supported=False)
     renumber = {old: new for new, old in enumerate(kept, start=1)}
-    body = strip_markers(answer).rstrip(",;: ")
+    body = strip_markers(answer)
     markers = "".join(f"[{renumber[n]}]" for n in kept)
     if body and body[-1] in ".!?":
         text = f"{body[:-1]} {markers}{body[-1]}"
