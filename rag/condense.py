@@ -14,7 +14,8 @@ from typing import Any
 from langchain_core.messages import BaseMessage, HumanMessage
 
 from rag.answer import answer_prefix, to_text
-from rag.cite import fold, strip_markers, support, words
+from rag.cite import fold, stem, stems, strip_markers, support, words
+from rag.timeframe import without_date_notes
 
 History = Sequence[tuple[str, str]]
 
@@ -31,7 +32,7 @@ def condense(question: str, history: History, chat_model: Any | None) -> str:
     if chat_model is None or reference is None:
         return heuristic_condense(question, history)
     output = chat_model.invoke(resolve_messages(question, reference.group(0), history))
-    referent = clean_referent(to_text(output), history) or previous_entity(history)
+    referent = clean_referent(to_text(output), history, reference.group(0)) or previous_entity(history)
     if not referent:
         return heuristic_condense(question, history)
     return substitute_reference(question, reference, referent)
@@ -75,11 +76,16 @@ def needs_condensing(question: str, history: Sequence[tuple[str, str]]) -> bool:
     )
 
 
+def said(answer: str) -> str:
+    """What an assistant turn said: no citation markers, no date notes of ours."""
+    return without_date_notes(strip_markers(answer))
+
+
 def conversation_text(history: Sequence[tuple[str, str]], turns: int = 2) -> str:
-    """The last turns as plain lines, citation markers removed."""
+    """The last turns as plain lines."""
     lines = []
     for user, assistant in history[-turns:]:
-        lines += [f"User: {user}", f"Assistant: {strip_markers(assistant)[:300]}"]
+        lines += [f"User: {user}", f"Assistant: {said(assistant)[:300]}"]
     return "\n".join(lines)
 
 
@@ -113,24 +119,42 @@ def substitute_reference(question: str, match: re.Match[str], referent: str) -> 
     return question[: match.start()] + referent + question[match.end() :]
 
 
-def clean_referent(output: str, history: Sequence[tuple[str, str]]) -> str:
-    """The model's referent if it is a short phrase found in the conversation, else ""."""
+def clean_referent(output: str, history: Sequence[tuple[str, str]], word: str = "") -> str:
+    """The model's referent if it is a short phrase found in the conversation that fits ``word``, else ""."""
     line = output.strip().split("\n")[0].strip().strip("\"“”'.").strip()
     line = re.sub(r"^(it|he|she|they) (is|are|refers to)\s+", "", line, flags=re.IGNORECASE)
     if not line or len(line.split()) > 8 or fold(line) not in fold(conversation_text(history)):
         return ""
-    return line
+    return line if fits(word, line) else ""
+
+
+def fits(word: str, referent: str) -> bool:
+    """Whether ``referent`` can be what ``word`` points at.
+
+    A pronoun can point at anything. A phrase with a noun ("those attacks", "that group") points
+    at a name, or at a phrase with the same noun: asked "When do those attacks take place?",
+    the small model may name the attackers, and "When do the militias take place?" is no question.
+    """
+    noun = word.split()[-1] if " " in word.strip() else ""
+    if not noun:
+        return True
+    return is_name(referent) or stem(fold(noun)) in stems(referent)
+
+
+def is_name(phrase: str) -> bool:
+    """Every word of ``phrase`` is part of a name: "Mr. al-Kadhimi", "Kata’ib Hezbollah"."""
+    tokens = phrase.split()
+    return bool(tokens) and all(NAME_WORD.match(t) for t in tokens)
 
 
 def previous_entity(history: Sequence[tuple[str, str]], max_words: int = 6) -> str:
     """The previous answer when it is only a name ("Mr. al-Kadhimi [1]."), else ""."""
     if not history:
         return ""
-    answer = strip_markers(history[-1][1]).rstrip(".").strip()
-    tokens = answer.split()
-    if not tokens or len(tokens) > max_words or not answer[0].isupper():
+    answer = said(history[-1][1]).rstrip(".").strip()
+    if len(answer.split()) > max_words or not answer[:1].isupper():
         return ""
-    return answer if all(NAME_WORD.match(t) for t in tokens) else ""
+    return answer if is_name(answer) else ""
 
 
 def heuristic_condense(question: str, history: Sequence[tuple[str, str]]) -> str:
@@ -156,8 +180,8 @@ def restates_last_turn(question: str, history: History) -> Callable[[str], bool]
     if not history or not BEYOND.search(question):
         return lambda sentence: False
     user, assistant = history[-1]
-    said = f"{user} {strip_markers(assistant)}"
-    return lambda sentence: support(sentence, said) >= REPEAT_SHARE
+    last_turn = f"{user} {said(assistant)}"
+    return lambda sentence: support(sentence, last_turn) >= REPEAT_SHARE
 
 
 def without_else(question: str, history: History) -> str:

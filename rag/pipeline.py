@@ -51,7 +51,14 @@ from rag.index import Index
 from rag.llm import backend_failure, llama_controls, load_chat_model
 from rag.retrieve import HybridRetriever, TimeWeights, document_to_hit, out_of_time, time_boost
 from rag.settings import Settings
-from rag.timeframe import TimeFrame, long_date, names_no_time, question_frame, without_relative_time
+from rag.timeframe import (
+    TimeFrame,
+    as_of_note,
+    changed_note,
+    names_no_time,
+    question_frame,
+    without_relative_time,
+)
 from rag.types import Chunk, Filters, Reply
 
 History = Sequence[tuple[str, str]]
@@ -80,7 +87,7 @@ def dated_answer(cited: CitedAnswer, frame: TimeFrame, short: str, question: str
     dates = sorted((c.date for c in cited.citations if c.date), reverse=True)
     if not frame.about_present or not dates:
         return cited.answer
-    answer = f"As of {long_date(dates[0])}: {cited.answer}"
+    answer = as_of_note(cited.answer, dates[0])
     cited_docs = {c.doc_id for c in cited.citations}
     story = set(content_terms(question))
     earlier = [
@@ -93,7 +100,7 @@ def dated_answer(cited: CitedAnswer, frame: TimeFrame, short: str, question: str
     ]
     if short and earlier and not any(fold(short) in fold(chunk.text) for chunk in earlier):
         oldest = min(chunk.date for chunk in earlier)
-        answer += f" This changed: an article of {long_date(oldest)} said otherwise."
+        answer += changed_note(oldest)
     return answer
 
 

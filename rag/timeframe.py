@@ -159,6 +159,30 @@ def long_date(iso: str) -> str:
     return f"{calendar.month_name[day.month]} {day.day}, {day.year}"
 
 
+def as_of_note(answer: str, iso: str) -> str:
+    """``answer`` opened with the date it held: "As of June 28, 2021: ..."."""
+    return f"As of {long_date(iso)}: {answer}"
+
+
+def changed_note(iso: str) -> str:
+    """What a dated answer adds when an older article said otherwise."""
+    return f" This changed: an article of {long_date(iso)} said otherwise."
+
+
+DATE_NOTES = re.compile(
+    r"^\s*As of [A-Z][a-z]+ \d{1,2}, \d{4}: |\s*This changed: an article of [A-Z][a-z]+ \d{1,2}, \d{4} said otherwise\."
+)
+
+
+def without_date_notes(answer: str) -> str:
+    """An answer without the notes :func:`as_of_note` and :func:`changed_note` put around it.
+
+    A follow-up is read against what was said, and the date is ours, not the article's: left
+    in, the small model names "As of June 28, 2021" as whom "he" refers to.
+    """
+    return DATE_NOTES.sub("", answer).strip()
+
+
 def question_frame(question: str, as_of: date | None, now: date | None = None) -> TimeFrame:
     """The time ``question`` is about, asked on ``as_of`` (else on ``now``, the newest article)."""
     base = as_of or now

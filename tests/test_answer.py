@@ -6,6 +6,7 @@ from rag.answer import as_question, parse_draft, short_answer, stream_answer_tex
 from rag.condense import (
     REFERRING,
     clean_referent,
+    fits,
     needs_condensing,
     previous_entity,
     restates_last_turn,
@@ -130,6 +131,23 @@ HISTORY = [
 def test_reference_substitution(question, referent, expected):
     match = REFERRING.search(question)
     assert match and substitute_reference(question, match, referent) == expected
+
+
+@pytest.mark.parametrize(
+    "word, referent, fits_it",
+    [
+        ("he", "the head of the think tank", True),
+        ("that group", "Kata’ib Sayyid al-Shuhada", True),
+        ("that group", "the Iraqi Resistance Coordination", True),
+        ("those attacks", "the late-night drone attacks", True),
+        ("those attacks", "The Iranian-backed militias", False),
+        ("that deal", "the militias", False),
+    ],
+)
+def test_a_referring_noun_takes_a_name_or_a_phrase_with_that_noun(word, referent, fits_it):
+    assert fits(word, referent) is fits_it
+    history = [("What did the militias use?", f"{referent} used drones.")]
+    assert bool(clean_referent(referent, history, word)) is fits_it
 
 
 def test_referent_must_come_from_the_conversation():

@@ -5,10 +5,11 @@ from datetime import date
 import pytest
 
 from rag.cite import CitedAnswer, to_citation
+from rag.condense import conversation_text, previous_entity
 from rag.index import Index
 from rag.pipeline import Assistant, dated_answer
 from rag.retrieve import TimeWeights, hybrid_search, time_boost
-from rag.timeframe import question_frame
+from rag.timeframe import question_frame, without_date_notes
 from rag.types import Chunk, Filters
 
 WEIGHTS = TimeWeights(recency=1.0, unmarked_recency=0.5, half_life_days=30, period=1.0)
@@ -111,6 +112,19 @@ def test_answers_about_how_things_stand_are_dated_and_say_when_they_changed():
     )
     event = question_frame("Who was sworn in as mayor of Port Alder?", date(2024, 6, 1))
     assert dated_answer(cited, event, "Tomas Reyes", question, [newer, older]) == "Tomas Reyes [1]"
+
+
+def test_a_follow_up_reads_the_answer_without_our_date_notes():
+    newer = Chunk("n", "doc-2023", "Tomas Reyes became the mayor of Port Alder on Monday.", 0, 50, date="2023-03-06")
+    older = Chunk("o", "doc-2021", "Lena Ortiz was sworn in as the mayor of Port Alder.", 0, 50, date="2021-03-02")
+    cited = CitedAnswer("Tomas Reyes [1]", [to_citation(1, newer)], supported=True)
+    question = "Who is the mayor of Port Alder?"
+    shown = dated_answer(cited, question_frame(question, date(2024, 6, 1)), "Tomas Reyes", question, [newer, older])
+    assert shown.startswith("As of") and "This changed" in shown
+    assert without_date_notes(shown) == "Tomas Reyes [1]"
+    assert previous_entity([(question, shown)]) == "Tomas Reyes"
+    assert "As of" not in conversation_text([(question, shown)])
+    assert without_date_notes("As of now, nothing changed.") == "As of now, nothing changed."
 
 
 def test_an_index_stored_before_days_gets_them_at_the_next_ingest_without_embedding_again(index, corpus, caplog):
