@@ -24,14 +24,16 @@ def condense(question: str, history: History, chat_model: Any | None) -> str:
     """The question as it stands alone: unchanged unless it is a follow-up that refers back.
 
     The model names the referent; when its reply is unusable, a previous answer that is just a
-    name stands in, since a follow-up's "he" most often means the person just named.
+    name stands in, since a follow-up's "he" most often means the person just named. Only the
+    reply's first line is read, so generation stops there: left to go on, the small model
+    sometimes writes a whole new conversation, up to the token limit.
     """
     if not needs_condensing(question, history):
         return question
     reference = REFERRING.search(question)
     if chat_model is None or reference is None:
         return heuristic_condense(question, history)
-    output = chat_model.invoke(resolve_messages(question, reference.group(0), history))
+    output = chat_model.invoke(resolve_messages(question, reference.group(0), history), stop=["\n"])
     referent = clean_referent(to_text(output), history, reference.group(0)) or previous_entity(history)
     if not referent:
         return heuristic_condense(question, history)

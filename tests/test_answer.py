@@ -1,11 +1,13 @@
 import re
 
 import pytest
+from langchain_core.messages import AIMessage
 
 from rag.answer import as_question, parse_draft, short_answer, stream_answer_text
 from rag.condense import (
     REFERRING,
     clean_referent,
+    condense,
     fits,
     needs_condensing,
     previous_entity,
@@ -148,6 +150,25 @@ def test_a_referring_noun_takes_a_name_or_a_phrase_with_that_noun(word, referent
     assert fits(word, referent) is fits_it
     history = [("What did the militias use?", f"{referent} used drones.")]
     assert bool(clean_referent(referent, history, word)) is fits_it
+
+
+def test_the_referent_is_one_line_and_generation_stops_at_its_end():
+    class RecordingModel:
+        """Plumbing only: records how the model is asked, replies with a fixed referent."""
+
+        def __init__(self) -> None:
+            self.stops: list = []
+
+        def invoke(self, messages, stop=None):
+            self.stops.append(stop)
+            return AIMessage("Saeed Khatibzadeh")
+
+    model = RecordingModel()
+    assert (
+        condense("What did he say about the talks?", HISTORY, model)
+        == "What did Saeed Khatibzadeh say about the talks?"
+    )
+    assert model.stops == [["\n"]]
 
 
 def test_referent_must_come_from_the_conversation():
