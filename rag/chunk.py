@@ -32,7 +32,34 @@ ABBREVIATIONS = (
     r"U\.S",
     r"U\.N",
     r"[A-Z]",
+    r"Rev",
+    r"Hon",
+    r"Adm",
+    r"Cpl",
+    r"Pvt",
+    r"Det",
+    r"Supt",
+    r"Atty",
+    r"Mt",
+    r"Ft",
+    r"vs",
+    r"Jan",
+    r"Feb",
+    r"Mar",
+    r"Apr",
+    r"Jun",
+    r"Jul",
+    r"Aug",
+    r"Sep",
+    r"Sept",
+    r"Oct",
+    r"Nov",
+    r"Dec",
+    r"[ap]\.m",
 )
+"""Words whose dot is not a sentence's end: titles before a name, months as news style shortens
+them ("Aug. 17") and times of day ("9 a.m. ET", "8 p.m. Tuesday"), which would otherwise cut a
+date or time in two."""
 NOT_AFTER_ABBREVIATION = "".join(rf"(?<!\b{a}\.)" for a in ABBREVIATIONS)
 AFTER_CLOSING_QUOTE = r"(?<=[.!?][\"”’)])\s+"
 SENTENCE_END = rf"(?<=[.!?]){NOT_AFTER_ABBREVIATION}\s+(?=[\"“‘(\[]?[A-Z0-9])|{AFTER_CLOSING_QUOTE}"

@@ -44,6 +44,19 @@ def test_abbreviations_do_not_split_sentences():
     assert sentences == ["Maj. Gen. Yahya Rasool spoke.", "Mr. Biden agreed.", "U.S. forces left."]
 
 
+def test_a_date_in_news_style_stays_in_one_sentence():
+    text = (
+        "Radhakrishnan was on Sunday, Aug. 17, 2025, announced as the candidate. "
+        "Sen. Li met Rev. Cole on Sept. 5. It opens at 9 a.m. ET on Monday."
+    )
+    sentences = [text[s:e] for s, e in split_sentences(text)]
+    assert sentences == [
+        "Radhakrishnan was on Sunday, Aug. 17, 2025, announced as the candidate.",
+        "Sen. Li met Rev. Cole on Sept. 5.",
+        "It opens at 9 a.m. ET on Monday.",
+    ]
+
+
 def test_text_written_in_lower_case_splits_into_sentences():
     text = (
         "uk coal reported losses had deepened to £51.6m in 2004.  the uk s biggest coal producer blamed "
