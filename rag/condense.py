@@ -24,13 +24,18 @@ def condense(question: str, history: History, chat_model: Any | None) -> str:
     """The question as it stands alone: unchanged unless it is a follow-up that refers back.
 
     The model names the referent; when its reply is unusable, a previous answer that is just a
-    name stands in, since a follow-up's "he" most often means the person just named. Only the
+    name stands in, since a follow-up's "he" most often means the person just named. When the
+    last question asked who and its answer is a name, "he" or "her" is that name without asking
+    the model, which saves a model call (about two seconds on 2 cores). Only the
     reply's first line is read, so generation stops there: left to go on, the small model
     sometimes writes a whole new conversation, up to the token limit.
     """
     if not needs_condensing(question, history):
         return question
     reference = REFERRING.search(question)
+    person = named_person(history) if reference and reference.group(0).lower() in PERSONAL_PRONOUNS else ""
+    if person:
+        return substitute_reference(question, reference, person)
     if chat_model is None or reference is None:
         return heuristic_condense(question, history)
     output = chat_model.invoke(resolve_messages(question, reference.group(0), history), stop=["\n"])
@@ -56,6 +61,8 @@ BARE_DEMONSTRATIVE = re.compile(
 )
 """'that' standing for an event of the conversation: "When was that announced?"."""
 POSSESSIVES = frozenset({"his", "her", "their", "its"})
+PERSONAL_PRONOUNS = frozenset({"he", "him", "his", "she", "her", "hers"})
+ASKS_WHO = re.compile(r"^\W*(who|whom|whose)\b", re.IGNORECASE)
 NAME_WORD = re.compile(r"^([\"“‘(]?[A-Z0-9]|[a-z]{1,3}-[A-Z]|(of|the|and|al|bin|de|la|van|von|der)$)")
 RESOLVE_PROMPT = """New task: resolve a reference in a follow-up question. Do not answer the question.
 Reply with the name or noun phrase the word refers to, copied from the conversation, and nothing else."""
@@ -157,6 +164,13 @@ def previous_entity(history: Sequence[tuple[str, str]], max_words: int = 6) -> s
     if len(answer.split()) > max_words or not answer[:1].isupper():
         return ""
     return answer if is_name(answer) else ""
+
+
+def named_person(history: Sequence[tuple[str, str]]) -> str:
+    """The name that answered the last question when that question asked who, else ""."""
+    if not history or not ASKS_WHO.search(history[-1][0]):
+        return ""
+    return previous_entity(history)
 
 
 def heuristic_condense(question: str, history: Sequence[tuple[str, str]]) -> str:

@@ -171,6 +171,34 @@ def test_the_referent_is_one_line_and_generation_stops_at_its_end():
     assert model.stops == [["\n"]]
 
 
+@pytest.mark.parametrize(
+    ("history", "question", "expected"),
+    [
+        ([("Who runs Reliance Industries?", "Mukesh Ambani [1].")], "How old is he?", "How old is Mukesh Ambani?"),
+        ([("Whom did they pick?", "C.P. Radhakrishnan [1].")], "What is her job?", "What is C.P. Radhakrishnan's job?"),
+        ([("Which company did he join?", "Acme Corp [1].")], "What is his role?", None),
+        ([("Who is Saeed Khatibzadeh?", "He is the spokesman [1].")], "What did he say?", None),
+        ([("Who are the militias?", "Kata’ib Hezbollah [1].")], "What did they say?", None),
+    ],
+)
+def test_he_or_her_after_a_name_that_answered_who_needs_no_model(history, question, expected):
+    class CountingModel:
+        """Plumbing only: counts the calls and names no referent."""
+
+        calls = 0
+
+        def invoke(self, messages, stop=None):
+            self.calls += 1
+            return AIMessage("")
+
+    model = CountingModel()
+    rewritten = condense(question, history, model)
+    if expected is None:
+        assert model.calls == 1
+    else:
+        assert (rewritten, model.calls) == (expected, 0)
+
+
 def test_referent_must_come_from_the_conversation():
     assert clean_referent('"Saeed Khatibzadeh."\nmore', HISTORY) == "Saeed Khatibzadeh"
     assert clean_referent("He is Saeed Khatibzadeh", HISTORY) == "Saeed Khatibzadeh"

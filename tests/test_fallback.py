@@ -64,10 +64,18 @@ def test_no_second_look_when_no_sentence_is_close(index):
 
 def test_a_follow_up_about_a_name_the_model_cannot_resolve_uses_the_previous_answer(index):
     assistant = assistant_drafting(index, "His", "ANSWER: Maj. Gen. Yahya Rasool [1].")
-    history = [("Who is the prime minister of Iraq?", "Mr. al-Kadhimi [1].")]
+    history = [("Which official leads Iraq's government?", "Mr. al-Kadhimi [1].")]
     reply = assistant.ask("Who is his military spokesman?", history)
     assert reply.standalone_question == "Who is Mr. al-Kadhimi's military spokesman?"
     assert "Yahya Rasool" in reply.answer and not reply.abstained
+
+
+def test_he_after_a_name_that_answered_who_is_that_name_without_asking_the_model(index):
+    assistant = assistant_drafting(index, "ANSWER: Maj. Gen. Yahya Rasool [1].", "Never asked")
+    history = [("Who is the prime minister of Iraq?", "As of June 28, 2021: Mr. al-Kadhimi [1].")]
+    reply = assistant.ask("Who is his military spokesman?", history)
+    assert reply.standalone_question == "Who is Mr. al-Kadhimi's military spokesman?"
+    assert "Yahya Rasool" in reply.answer and assistant.chat_model.i == 1, "the model was asked for the referent"
 
 
 YEAR_QUESTION = "How many of Kata’ib Sayyid al-Shuhada's fighters were killed in the strikes of 2019?"
