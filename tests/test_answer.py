@@ -152,18 +152,24 @@ def test_a_referring_noun_takes_a_name_or_a_phrase_with_that_noun(word, referent
     assert bool(clean_referent(referent, history, word)) is fits_it
 
 
+class RecordingModel:
+    """Plumbing only: records how the model is asked for a referent and replies ``referent``."""
+
+    def __init__(self, referent: str) -> None:
+        self.referent = referent
+        self.stops: list = []
+
+    @property
+    def calls(self) -> int:
+        return len(self.stops)
+
+    def invoke(self, messages, stop=None):
+        self.stops.append(stop)
+        return AIMessage(self.referent)
+
+
 def test_the_referent_is_one_line_and_generation_stops_at_its_end():
-    class RecordingModel:
-        """Plumbing only: records how the model is asked, replies with a fixed referent."""
-
-        def __init__(self) -> None:
-            self.stops: list = []
-
-        def invoke(self, messages, stop=None):
-            self.stops.append(stop)
-            return AIMessage("Saeed Khatibzadeh")
-
-    model = RecordingModel()
+    model = RecordingModel("Saeed Khatibzadeh")
     assert (
         condense("What did he say about the talks?", HISTORY, model)
         == "What did Saeed Khatibzadeh say about the talks?"
@@ -182,16 +188,7 @@ def test_the_referent_is_one_line_and_generation_stops_at_its_end():
     ],
 )
 def test_he_or_her_after_a_name_that_answered_who_needs_no_model(history, question, expected):
-    class CountingModel:
-        """Plumbing only: counts the calls and names no referent."""
-
-        calls = 0
-
-        def invoke(self, messages, stop=None):
-            self.calls += 1
-            return AIMessage("")
-
-    model = CountingModel()
+    model = RecordingModel("")
     rewritten = condense(question, history, model)
     if expected is None:
         assert model.calls == 1

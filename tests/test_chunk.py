@@ -38,42 +38,43 @@ def test_ids_are_stable_and_unique(article):
     assert len({c.chunk_id for c in first}) == len(first)
 
 
-def test_abbreviations_do_not_split_sentences():
-    text = "Maj. Gen. Yahya Rasool spoke. Mr. Biden agreed. U.S. forces left."
-    sentences = [text[s:e] for s, e in split_sentences(text)]
-    assert sentences == ["Maj. Gen. Yahya Rasool spoke.", "Mr. Biden agreed.", "U.S. forces left."]
-
-
-def test_a_date_in_news_style_stays_in_one_sentence():
-    text = (
-        "Radhakrishnan was on Sunday, Aug. 17, 2025, announced as the candidate. "
-        "Sen. Li met Rev. Cole on Sept. 5. It opens at 9 a.m. ET on Monday."
-    )
-    sentences = [text[s:e] for s, e in split_sentences(text)]
-    assert sentences == [
-        "Radhakrishnan was on Sunday, Aug. 17, 2025, announced as the candidate.",
-        "Sen. Li met Rev. Cole on Sept. 5.",
-        "It opens at 9 a.m. ET on Monday.",
-    ]
-
-
-def test_text_written_in_lower_case_splits_into_sentences():
-    text = (
-        "uk coal reported losses had deepened to £51.6m in 2004.  the uk s biggest coal producer blamed "
-        "geological problems. in early trade on thursday  its shares were down 10% at 119 pence."
-    )
-    sentences = [text[s:e] for s, e in split_sentences(text)]
-    assert sentences == [
-        "uk coal reported losses had deepened to £51.6m in 2004.",
-        "the uk s biggest coal producer blamed geological problems.",
-        "in early trade on thursday  its shares were down 10% at 119 pence.",
-    ]
-
-
-def test_a_lower_case_word_after_a_period_in_ordinary_text_does_not_split():
-    text = "Prices rose approx. five percent in the U.S. this year. Analysts were surprised."
-    sentences = [text[s:e] for s, e in split_sentences(text)]
-    assert sentences == ["Prices rose approx. five percent in the U.S. this year.", "Analysts were surprised."]
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "Maj. Gen. Yahya Rasool spoke. Mr. Biden agreed. U.S. forces left.",
+            ["Maj. Gen. Yahya Rasool spoke.", "Mr. Biden agreed.", "U.S. forces left."],
+            id="abbreviations do not split sentences",
+        ),
+        pytest.param(
+            "Radhakrishnan was on Sunday, Aug. 17, 2025, announced as the candidate. "
+            "Sen. Li met Rev. Cole on Sept. 5. It opens at 9 a.m. ET on Monday.",
+            [
+                "Radhakrishnan was on Sunday, Aug. 17, 2025, announced as the candidate.",
+                "Sen. Li met Rev. Cole on Sept. 5.",
+                "It opens at 9 a.m. ET on Monday.",
+            ],
+            id="a date in news style stays in one sentence",
+        ),
+        pytest.param(
+            "uk coal reported losses had deepened to £51.6m in 2004.  the uk s biggest coal producer blamed "
+            "geological problems. in early trade on thursday  its shares were down 10% at 119 pence.",
+            [
+                "uk coal reported losses had deepened to £51.6m in 2004.",
+                "the uk s biggest coal producer blamed geological problems.",
+                "in early trade on thursday  its shares were down 10% at 119 pence.",
+            ],
+            id="text written in lower case splits into sentences",
+        ),
+        pytest.param(
+            "Prices rose approx. five percent in the U.S. this year. Analysts were surprised.",
+            ["Prices rose approx. five percent in the U.S. this year.", "Analysts were surprised."],
+            id="a lower-case word after a period in ordinary text does not split",
+        ),
+    ],
+)
+def test_sentences(text, expected):
+    assert [text[s:e] for s, e in split_sentences(text)] == expected
 
 
 def test_lower_case_articles_chunk_on_sentence_boundaries(tmp_path):
