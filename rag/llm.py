@@ -11,9 +11,13 @@ import importlib
 import json
 import logging
 import os
+import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from langchain_core.messages import BaseMessage
 
 from rag.errors import ModelUnavailableError, UserError
 from rag.settings import Settings
@@ -212,6 +216,65 @@ def llama_controls(
 
 
 _GRAMMARS: dict[str, Any] = {}
+
+ROLES = {"system": "system", "human": "user", "ai": "assistant"}
+
+
+def start_after_fixed_prefix(chat_model: Any, prefix: Sequence[BaseMessage]) -> None:
+    """Make the next llama.cpp call evaluate its prompt from the end of ``prefix``, kept cached.
+
+    llama.cpp reuses the longest start a prompt shares with the one before, and evaluating the
+    rest from another position changes the logits (by up to 0.5 on 2 cores, measured): enough
+    to flip the refusal probe or an answer's wording. So a question's answer depended on the
+    question asked before it, and two runs of the same suite disagreed. Keeping only the fixed
+    prefix (instructions and worked examples) cached, evaluated on its own, makes every prompt
+    evaluate the same way whatever came before, at the cost of nothing the prefix did not
+    already save. Backends without a llama.cpp client are left alone.
+    """
+    client = getattr(chat_model, "client", None)
+    tokens = _prefix_tokens(client, tuple(prefix)) if hasattr(client, "input_ids") else []
+    if not tokens:
+        return
+    if client.n_tokens >= len(tokens) and client.input_ids[: len(tokens)].tolist() == tokens:
+        client.n_tokens = len(tokens)
+    else:
+        client.reset()
+        client.eval(tokens)
+
+
+_PREFIX_TOKENS: weakref.WeakKeyDictionary[Any, tuple[tuple[BaseMessage, ...], list[int]]] = weakref.WeakKeyDictionary()
+
+
+def _prefix_tokens(client: Any, prefix: tuple[BaseMessage, ...]) -> list[int]:
+    """The tokens every prompt that starts with ``prefix`` starts with, in the model's chat template.
+
+    That is the common start of two prompts that differ only in a last user message; empty when
+    the model's template is not the one in its GGUF metadata (a custom chat handler).
+    """
+    known = _PREFIX_TOKENS.get(client)
+    if known is not None and known[0] == prefix:
+        return known[1]
+    template = client.metadata.get("tokenizer.chat_template")
+    tokens: list[int] = []
+    if template and client.chat_handler is None and client.chat_format == "chat_template.default":
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        def token_text(token: int) -> str:
+            return client._model.token_get_text(token) if token != -1 else ""
+
+        formatter = Jinja2ChatFormatter(
+            template=template, eos_token=token_text(client.token_eos()), bos_token=token_text(client.token_bos())
+        )
+        messages = [{"role": ROLES[message.type], "content": message.content} for message in prefix]
+
+        def prompt_tokens(last_message: str) -> list[int]:
+            prompt = formatter(messages=[*messages, {"role": "user", "content": last_message}]).prompt
+            return client.tokenize(prompt.encode(), add_bos=False, special=True)
+
+        first, second = prompt_tokens("A"), prompt_tokens("B")
+        tokens = first[: next(i for i, (a, b) in enumerate(zip(first, second, strict=False)) if a != b)]
+    _PREFIX_TOKENS[client] = (prefix, tokens)
+    return tokens
 
 
 def _optional(module: str, extra: str) -> Any:

@@ -41,3 +41,14 @@ def test_streaming_yields_text_then_the_reply(local_assistant):
     assert pieces and all(isinstance(p, str) for p in pieces)
     assert "2,500" in "".join(pieces)
     assert "2,500" in reply.answer and reply.citations
+
+
+def test_an_answer_does_not_depend_on_the_question_asked_before_it(local_assistant):
+    question = "How many U.S. troops remain in Iraq?"
+    replies = []
+    for before in ("Which militias were struck?", "Who is the spokesman for Iran's Foreign Ministry?"):
+        local_assistant.ask(before)
+        replies.append(local_assistant.ask(question))
+    first, second = replies
+    assert first.p_refusal is not None
+    assert (first.answer, first.p_refusal) == (second.answer, second.p_refusal)
