@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.runner import Result, per_category
+from evals.suites import half_of
 
 HEADLINE = [
     ("exact_match", "SQuAD exact match"),
@@ -74,6 +75,10 @@ def print_report(report: dict[str, Any], failures: int = 20) -> None:
     console.print(table)
     print_extras(console, report)
     failed = [c for c in report["cases"] if c["failed"]]
+    unlisted = 0
+    if len(report.get("halves", {})) > 1:
+        listed = [c for c in failed if half_of(c["case"]["id"]) == "tune"]
+        failed, unlisted = listed, len(failed) - len(listed)
     if failed:
         console.print(f"[bold]{len(failed)} failures[/bold] (first {min(failures, len(failed))}):")
     for item in failed[:failures]:
@@ -81,6 +86,11 @@ def print_report(report: dict[str, Any], failures: int = 20) -> None:
         expected = "refusal" if case.get("unanswerable") else " | ".join(case.get("answers", [])[:3])
         console.print(f"- {case['id']}: {case.get('question') or case.get('turns', [''])[-1]}", markup=False)
         console.print(f"    expected: {expected}\n    got: {reply.get('answer', '')}", markup=False)
+    if unlisted:
+        console.print(
+            f"{unlisted} failures on the check half are not listed: that half is for reporting, "
+            "never for tuning (report.json and report.html have them)."
+        )
 
 
 SIDE_BY_SIDE = [
@@ -88,6 +98,7 @@ SIDE_BY_SIDE = [
     ("refusal_recall", "refusal recall"),
     ("false_refusal", "false refusals"),
     ("citation_support", "citation support"),
+    ("scorer_accuracy", "suite scorer accuracy"),
     ("f1", "SQuAD F1"),
     ("total_p50_s", "total p50 (s)"),
     ("total_p95_s", "total p95 (s)"),

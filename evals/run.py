@@ -147,6 +147,10 @@ def evaluate_suite(
         scored = scorer_summary(suite, results, scratch)
         if scored is not None:
             report["scorer"] = scored
+            for name, metrics in report["halves"].items():
+                half_scored = scorer_summary(suite, [r for r in results if r.case.half == name], scratch)
+                if half_scored and "acc" in half_scored:
+                    metrics["scorer_accuracy"] = round(100 * half_scored["acc"], 1)
         if baseline:
             from evals.baseline import run_baseline
 

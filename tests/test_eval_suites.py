@@ -6,6 +6,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from evals.baseline import run_baseline
+from evals.report import print_report
 from evals.run import scorer_summary, withheld_counts
 from evals.runner import Result
 from evals.suites import Case, half_of, load_jsonl, load_realtimeqa, select_half, suite_corpus
@@ -55,6 +56,27 @@ def test_withheld_answers_are_counted_per_check():
 
     counts = withheld_counts([result(False, "names"), result(False, "names"), result(True, "probe"), result(True, "")])
     assert counts == {"answerable": {"names": 2}, "unanswerable": {"probe": 1}}
+
+
+def test_a_run_over_both_halves_lists_only_the_tuning_half_s_failures(capsys):
+    ids = [f"q{n}" for n in range(40)]
+    tune, check = next(i for i in ids if half_of(i) == "tune"), next(i for i in ids if half_of(i) == "check")
+    cases = [
+        {"case": {"id": case_id, "question": f"Question {case_id}?", "answers": ["x"]}, "reply": {"answer": "y"}}
+        | {"failed": True}
+        for case_id in (tune, check)
+    ]
+    report = {
+        "suite": "suite",
+        "run": {"llm": "local"},
+        "metrics": {"questions": 2},
+        "cases": cases,
+        "halves": {"tune": {"questions": 1}, "check": {"questions": 1}},
+    }
+    print_report(report)
+    printed = capsys.readouterr().out
+    assert f"Question {tune}?" in printed and f"Question {check}?" not in printed
+    assert "1 failures on the check half are not listed" in printed
 
 
 def test_the_recipe_baseline_answers_from_its_own_chunks_and_reads_dont_know_as_a_refusal(settings, embedder):
