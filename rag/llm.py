@@ -238,12 +238,13 @@ def evaluate_in_blocks(chat_model: Any, messages: Sequence[BaseMessage]) -> None
     blocks that the previous prompt shared and evaluated the same way are reused. The model's
     call then evaluates the last token alone. The answer is the same however the question was
     reached, and the instructions, worked examples and any passages shared with the previous
-    question still cost nothing. Backends without a llama.cpp client are left alone.
+    question still cost nothing. Backends without a llama.cpp client are left alone, and so is a
+    prompt too long for the context, for llama.cpp to refuse with its own message.
     """
     client = getattr(chat_model, "client", None)
     prompt = _llama_prompts(client) if hasattr(client, "input_ids") else None
     tokens = prompt.tokens(messages) if prompt else []
-    if len(tokens) < 2:
+    if not 2 <= len(tokens) < client.n_ctx():
         return
     cached = client.input_ids[: client.n_tokens].tolist()
     shared = _common_length(cached, prompt.evaluated, tokens[:-1])
