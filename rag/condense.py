@@ -40,7 +40,7 @@ def condense(question: str, history: History, chat_model: Any | None) -> str:
     if chat_model is None or reference is None:
         return heuristic_condense(question, history)
     messages = resolve_messages(question, reference.group(0), history)
-    evaluate_in_blocks(chat_model, messages)
+    evaluate_in_blocks(chat_model, messages, fixed=len(answer_prefix()))
     output = chat_model.invoke(messages, stop=["\n"])
     referent = clean_referent(to_text(output), history, reference.group(0)) or previous_entity(history)
     if not referent:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import itertools
 import json
 import logging
 import os
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import BaseMessage, HumanMessage
 
 from rag.errors import ModelUnavailableError, UserError
 from rag.settings import Settings
@@ -221,23 +222,24 @@ ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 
 
 PROMPT_BLOCK = 32
-"""Prompt tokens are evaluated in blocks of this many, at fixed positions (0-31, 32-63, ...).
+"""After the fixed messages, prompt tokens are evaluated in blocks of this many at fixed positions.
 
 On 2 cores, blocks of 32 evaluate as many tokens a second as blocks of 64 or 128 (measured), and
 reuse more of a shared start than larger ones."""
 
 
-def evaluate_in_blocks(chat_model: Any, messages: Sequence[BaseMessage]) -> None:
+def evaluate_in_blocks(chat_model: Any, messages: Sequence[BaseMessage], fixed: int = 0) -> None:
     """Evaluate the prompt of ``messages``, all but its last token, block by fixed block.
 
     llama.cpp reuses the longest start a prompt shares with the one before and evaluates the
     rest as one batch; a token's logits depend on the batch it was evaluated in (by up to 0.5 on
     2 cores, measured), enough to flip the refusal probe or an answer's wording. So an answer
-    depended on the question asked before it, and two runs of a suite disagreed. Here each
-    prompt token is evaluated in the batch of its own block whatever came before, and only whole
-    blocks that the previous prompt shared and evaluated the same way are reused. The model's
-    call then evaluates the last token alone. The answer is the same however the question was
-    reached, and the instructions, worked examples and any passages shared with the previous
+    depended on the question asked before it, and two runs of a suite disagreed. Here the first
+    ``fixed`` messages (the same in every prompt: instructions, worked examples) are one block,
+    and the rest is cut in blocks of :data:`PROMPT_BLOCK` from there, whatever came before. Only
+    whole blocks that the previous prompt shared and evaluated the same way are reused, and the
+    model's call evaluates the last token alone. The answer is the same however the question was
+    reached, and the fixed messages and any whole blocks of passages shared with the previous
     question still cost nothing. Backends without a llama.cpp client are left alone, and so is a
     prompt too long for the context, for llama.cpp to refuse with its own message.
     """
@@ -246,13 +248,15 @@ def evaluate_in_blocks(chat_model: Any, messages: Sequence[BaseMessage]) -> None
     tokens = prompt.tokens(messages) if prompt else []
     if not 2 <= len(tokens) < client.n_ctx():
         return
-    cached = client.input_ids[: client.n_tokens].tolist()
-    shared = _common_length(cached, prompt.evaluated, tokens[:-1])
-    client.n_tokens = shared // PROMPT_BLOCK * PROMPT_BLOCK
+    first = prompt.fixed_length(messages[:fixed])
+    edges = sorted({0, *range(first, len(tokens) - 1, PROMPT_BLOCK)})
+    shared = _common_length(client.input_ids[: client.n_tokens].tolist(), prompt.evaluated, tokens[:-1])
+    client.n_tokens = max(edge for edge in edges if edge <= shared)
     prompt.evaluated = tokens[: client.n_tokens]
-    for start in range(client.n_tokens, len(tokens) - 1, PROMPT_BLOCK):
-        client.eval(tokens[start : min(start + PROMPT_BLOCK, len(tokens) - 1)])
-        prompt.evaluated = tokens[: client.n_tokens]
+    for start, end in itertools.pairwise([*edges, len(tokens) - 1]):
+        if start >= client.n_tokens:
+            client.eval(tokens[start:end])
+            prompt.evaluated = tokens[:end]
 
 
 def _common_length(*sequences: Sequence[int]) -> int:
@@ -277,7 +281,8 @@ class _LlamaPrompts:
             bos_token=token_text(client.token_bos()),
         )
         self.evaluated: list[int] = []
-        """The tokens of the last prompt evaluated in whole blocks, as far as they go."""
+        """The tokens of the last prompt evaluated block by block, as far as they go."""
+        self._fixed_lengths: dict[tuple[str, ...], int] = {}
 
     def tokens(self, messages: Sequence[BaseMessage]) -> list[int]:
         """The tokens the model's chat handler makes of ``messages``, ready for the reply."""
@@ -285,6 +290,20 @@ class _LlamaPrompts:
             messages=[{"role": ROLES[message.type], "content": message.content} for message in messages]
         ).prompt
         return self.client.tokenize(prompt.encode(), add_bos=False, special=True)
+
+    def fixed_length(self, fixed: Sequence[BaseMessage]) -> int:
+        """How many tokens every prompt that starts with the messages ``fixed`` starts with.
+
+        That is the common start of two prompts that differ only in a last user message.
+        """
+        if not fixed:
+            return 0
+        key = tuple(f"{message.type}:{message.content}" for message in fixed)
+        if key not in self._fixed_lengths:
+            self._fixed_lengths[key] = _common_length(
+                *(self.tokens([*fixed, HumanMessage(ending)]) for ending in ("A", "B"))
+            )
+        return self._fixed_lengths[key]
 
 
 _PROMPTS: weakref.WeakKeyDictionary[Any, _LlamaPrompts | None] = weakref.WeakKeyDictionary()

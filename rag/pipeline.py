@@ -346,7 +346,7 @@ class Assistant:
                     without_relative_time(without_else(turn.standalone, turn.history)), turn.excerpts
                 )
                 with self._calling_model():
-                    evaluate_in_blocks(self.chat_model, messages)
+                    evaluate_in_blocks(self.chat_model, messages, fixed=len(answering.answer_prefix()))
                     for message_chunk in self.chat_model.stream(messages, **extras):
                         if self._doubtful(probe.p_refusal if probe else None):
                             raw[:] = [answering.REFUSAL_TOKEN]
