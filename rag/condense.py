@@ -15,7 +15,6 @@ from langchain_core.messages import BaseMessage, HumanMessage
 
 from rag.answer import answer_prefix, to_text
 from rag.cite import fold, stem, stems, strip_markers, support, words
-from rag.llm import evaluate_in_blocks
 from rag.timeframe import without_date_notes
 
 History = Sequence[tuple[str, str]]
@@ -39,9 +38,7 @@ def condense(question: str, history: History, chat_model: Any | None) -> str:
         return substitute_reference(question, reference, person)
     if chat_model is None or reference is None:
         return heuristic_condense(question, history)
-    messages = resolve_messages(question, reference.group(0), history)
-    evaluate_in_blocks(chat_model, messages, fixed=len(answer_prefix()))
-    output = chat_model.invoke(messages, stop=["\n"])
+    output = chat_model.invoke(resolve_messages(question, reference.group(0), history), stop=["\n"])
     referent = clean_referent(to_text(output), history, reference.group(0)) or previous_entity(history)
     if not referent:
         return heuristic_condense(question, history)

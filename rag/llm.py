@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import itertools
 import json
 import logging
 import os
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.messages import BaseMessage
 
 from rag.errors import ModelUnavailableError, UserError
 from rag.settings import Settings
@@ -221,104 +220,61 @@ _GRAMMARS: dict[str, Any] = {}
 ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 
 
-PROMPT_BLOCK = 32
-"""After the fixed messages, prompt tokens are evaluated in blocks of this many at fixed positions.
+def start_after_fixed_prefix(chat_model: Any, prefix: Sequence[BaseMessage]) -> None:
+    """Make the next llama.cpp call evaluate its prompt from the end of ``prefix``, kept cached.
 
-On 2 cores, blocks of 32 evaluate as many tokens a second as blocks of 64 or 128 (measured), and
-reuse more of a shared start than larger ones."""
-
-
-def evaluate_in_blocks(chat_model: Any, messages: Sequence[BaseMessage], fixed: int = 0) -> None:
-    """Evaluate the prompt of ``messages``, all but its last token, block by fixed block.
-
-    llama.cpp reuses the longest start a prompt shares with the one before and evaluates the
-    rest as one batch; a token's logits depend on the batch it was evaluated in (by up to 0.5 on
-    2 cores, measured), enough to flip the refusal probe or an answer's wording. So an answer
-    depended on the question asked before it, and two runs of a suite disagreed. Here the first
-    ``fixed`` messages (the same in every prompt: instructions, worked examples) are one block,
-    and the rest is cut in blocks of :data:`PROMPT_BLOCK` from there, whatever came before. Only
-    whole blocks that the previous prompt shared and evaluated the same way are reused, and the
-    model's call evaluates the last token alone. The answer is the same however the question was
-    reached, and the fixed messages and any whole blocks of passages shared with the previous
-    question still cost nothing. Backends without a llama.cpp client are left alone, and so is a
-    prompt too long for the context, for llama.cpp to refuse with its own message.
+    llama.cpp reuses the longest start a prompt shares with the one before, and evaluating the
+    rest from another position changes the logits (by up to 0.5 on 2 cores, measured): enough
+    to flip the refusal probe or an answer's wording. So a question's answer depended on the
+    question asked before it, and two runs of the same suite disagreed. Keeping only the fixed
+    prefix (instructions and worked examples) cached, evaluated on its own, makes every prompt
+    evaluate the same way whatever came before, at the cost of nothing the prefix did not
+    already save. Backends without a llama.cpp client are left alone.
     """
     client = getattr(chat_model, "client", None)
-    prompt = _llama_prompts(client) if hasattr(client, "input_ids") else None
-    tokens = prompt.tokens(messages) if prompt else []
-    if not 2 <= len(tokens) < client.n_ctx():
+    tokens = _prefix_tokens(client, tuple(prefix)) if hasattr(client, "input_ids") else []
+    if not tokens:
         return
-    first = prompt.fixed_length(messages[:fixed])
-    edges = sorted({0, *range(first, len(tokens) - 1, PROMPT_BLOCK)})
-    shared = _common_length(client.input_ids[: client.n_tokens].tolist(), prompt.evaluated, tokens[:-1])
-    client.n_tokens = max(edge for edge in edges if edge <= shared)
-    prompt.evaluated = tokens[: client.n_tokens]
-    for start, end in itertools.pairwise([*edges, len(tokens) - 1]):
-        if start >= client.n_tokens:
-            client.eval(tokens[start:end])
-            prompt.evaluated = tokens[:end]
+    if client.n_tokens >= len(tokens) and client.input_ids[: len(tokens)].tolist() == tokens:
+        client.n_tokens = len(tokens)
+    else:
+        client.reset()
+        client.eval(tokens)
 
 
-def _common_length(*sequences: Sequence[int]) -> int:
-    """How many leading items all ``sequences`` share."""
-    shortest = min(map(len, sequences))
-    return next((i for i, items in enumerate(zip(*sequences, strict=False)) if len(set(items)) > 1), shortest)
+_PREFIX_TOKENS: weakref.WeakKeyDictionary[Any, tuple[tuple[BaseMessage, ...], list[int]]] = weakref.WeakKeyDictionary()
 
 
-class _LlamaPrompts:
-    """A llama.cpp model's prompts as its chat handler tokenizes them, and the last one evaluated."""
+def _prefix_tokens(client: Any, prefix: tuple[BaseMessage, ...]) -> list[int]:
+    """The tokens every prompt that starts with ``prefix`` starts with, in the model's chat template.
 
-    def __init__(self, client: Any) -> None:
+    That is the common start of two prompts that differ only in a last user message; empty when
+    the model's template is not the one in its GGUF metadata (a custom chat handler).
+    """
+    known = _PREFIX_TOKENS.get(client)
+    if known is not None and known[0] == prefix:
+        return known[1]
+    template = client.metadata.get("tokenizer.chat_template")
+    tokens: list[int] = []
+    if template and client.chat_handler is None and client.chat_format == "chat_template.default":
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         def token_text(token: int) -> str:
             return client._model.token_get_text(token) if token != -1 else ""
 
-        self.client = weakref.proxy(client)
-        self.formatter = Jinja2ChatFormatter(
-            template=client.metadata["tokenizer.chat_template"],
-            eos_token=token_text(client.token_eos()),
-            bos_token=token_text(client.token_bos()),
+        formatter = Jinja2ChatFormatter(
+            template=template, eos_token=token_text(client.token_eos()), bos_token=token_text(client.token_bos())
         )
-        self.evaluated: list[int] = []
-        """The tokens of the last prompt evaluated block by block, as far as they go."""
-        self._fixed_lengths: dict[tuple[str, ...], int] = {}
+        messages = [{"role": ROLES[message.type], "content": message.content} for message in prefix]
 
-    def tokens(self, messages: Sequence[BaseMessage]) -> list[int]:
-        """The tokens the model's chat handler makes of ``messages``, ready for the reply."""
-        prompt = self.formatter(
-            messages=[{"role": ROLES[message.type], "content": message.content} for message in messages]
-        ).prompt
-        return self.client.tokenize(prompt.encode(), add_bos=False, special=True)
+        def prompt_tokens(last_message: str) -> list[int]:
+            prompt = formatter(messages=[*messages, {"role": "user", "content": last_message}]).prompt
+            return client.tokenize(prompt.encode(), add_bos=False, special=True)
 
-    def fixed_length(self, fixed: Sequence[BaseMessage]) -> int:
-        """How many tokens every prompt that starts with the messages ``fixed`` starts with.
-
-        That is the common start of two prompts that differ only in a last user message.
-        """
-        if not fixed:
-            return 0
-        key = tuple(f"{message.type}:{message.content}" for message in fixed)
-        if key not in self._fixed_lengths:
-            self._fixed_lengths[key] = _common_length(
-                *(self.tokens([*fixed, HumanMessage(ending)]) for ending in ("A", "B"))
-            )
-        return self._fixed_lengths[key]
-
-
-_PROMPTS: weakref.WeakKeyDictionary[Any, _LlamaPrompts | None] = weakref.WeakKeyDictionary()
-
-
-def _llama_prompts(client: Any) -> _LlamaPrompts | None:
-    """The prompt tokenizer for ``client``, or ``None``.
-
-    ``None`` unless it uses the chat template in its GGUF metadata: with a custom chat handler,
-    the prompt it makes is not known here.
-    """
-    if client not in _PROMPTS:
-        plain = client.chat_handler is None and client.chat_format == "chat_template.default"
-        _PROMPTS[client] = _LlamaPrompts(client) if plain and client.metadata.get("tokenizer.chat_template") else None
-    return _PROMPTS[client]
+        first, second = prompt_tokens("A"), prompt_tokens("B")
+        tokens = first[: next(i for i, (a, b) in enumerate(zip(first, second, strict=False)) if a != b)]
+    _PREFIX_TOKENS[client] = (prefix, tokens)
+    return tokens
 
 
 def _optional(module: str, extra: str) -> Any:

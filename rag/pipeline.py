@@ -48,7 +48,7 @@ from rag.focus import (
     with_headlines,
 )
 from rag.index import Index
-from rag.llm import backend_failure, evaluate_in_blocks, llama_controls, load_chat_model
+from rag.llm import backend_failure, llama_controls, load_chat_model, start_after_fixed_prefix
 from rag.retrieve import HybridRetriever, TimeWeights, document_to_hit, out_of_time, time_boost
 from rag.settings import Settings
 from rag.timeframe import (
@@ -270,8 +270,14 @@ class Assistant:
 
     @contextmanager
     def _calling_model(self) -> Iterator[None]:
-        """A chat backend that fails (server down, bad key) becomes a clear ModelUnavailableError."""
+        """Around every model call.
+
+        A backend that fails (server down, bad key) becomes a clear ModelUnavailableError, and a
+        llama.cpp model starts from the same cached prefix each time, so that an answer does not
+        depend on the question asked before it.
+        """
         try:
+            start_after_fixed_prefix(self.chat_model, answering.answer_prefix())
             yield
         except RagError:
             raise
@@ -346,7 +352,6 @@ class Assistant:
                     without_relative_time(without_else(turn.standalone, turn.history)), turn.excerpts
                 )
                 with self._calling_model():
-                    evaluate_in_blocks(self.chat_model, messages, fixed=len(answering.answer_prefix()))
                     for message_chunk in self.chat_model.stream(messages, **extras):
                         if self._doubtful(probe.p_refusal if probe else None):
                             raw[:] = [answering.REFUSAL_TOKEN]

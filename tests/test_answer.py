@@ -15,7 +15,6 @@ from rag.condense import (
     substitute_reference,
     without_else,
 )
-from rag.llm import _common_length
 from rag.pipeline import sanitize_question
 
 
@@ -267,9 +266,3 @@ def test_asked_what_else_the_sentence_the_last_turn_was_about_is_set_aside():
     assert not restates_last_turn("What else did he say?", asked_about_him)(his_words)
     assert without_else("What else did that group say?", history) == "What did that group say?"
     assert without_else("Who else was there?", []) == "Who else was there?"
-
-
-def test_common_length_counts_the_start_all_sequences_share():
-    assert _common_length([1, 2, 3, 4], [1, 2, 9], [1, 2, 3]) == 2
-    assert _common_length([1, 2], [1, 2, 3]) == 2
-    assert _common_length([], [1]) == 0
