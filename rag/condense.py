@@ -62,6 +62,7 @@ BARE_DEMONSTRATIVE = re.compile(
 """'that' standing for an event of the conversation: "When was that announced?"."""
 POSSESSIVES = frozenset({"his", "her", "their", "its"})
 PERSONAL_PRONOUNS = frozenset({"he", "him", "his", "she", "her", "hers"})
+PRONOUNS = PERSONAL_PRONOUNS | POSSESSIVES | {"it", "they", "them", "this", "that"}
 ASKS_WHO = re.compile(r"^\W*(who|whom|whose)\b", re.IGNORECASE)
 NAME_WORD = re.compile(r"^([\"“‘(]?[A-Z0-9]|[a-z]{1,3}-[A-Z]|(of|the|and|al|bin|de|la|van|von|der)$)")
 RESOLVE_PROMPT = """New task: resolve a reference in a follow-up question. Do not answer the question.
@@ -129,10 +130,15 @@ def substitute_reference(question: str, match: re.Match[str], referent: str) -> 
 
 
 def clean_referent(output: str, history: Sequence[tuple[str, str]], word: str = "") -> str:
-    """The model's referent if it is a short phrase found in the conversation that fits ``word``, else ""."""
+    """The model's referent if it is a short phrase found in the conversation that fits ``word``, else "".
+
+    A pronoun is no referent: the small model sometimes echoes the word it was asked about ("It").
+    """
     line = output.strip().split("\n")[0].strip().strip("\"“”'.").strip()
     line = re.sub(r"^(it|he|she|they) (is|are|refers to)\s+", "", line, flags=re.IGNORECASE)
     if not line or len(line.split()) > 8 or fold(line) not in fold(conversation_text(history)):
+        return ""
+    if line.lower() in PRONOUNS:
         return ""
     return line if fits(word, line) else ""
 
