@@ -229,9 +229,9 @@ def start_after_fixed_prefix(chat_model: Any, prefix: Sequence[BaseMessage]) -> 
     question asked before it, and two runs of the same suite disagreed. Keeping only the fixed
     prefix (instructions and worked examples) cached, evaluated on its own, makes every prompt
     evaluate the same way whatever came before. The price is the reuse of passages two prompts
-    in a row share: generation took 13% longer on the seed suite, whose questions mostly read the
-    same article, and 5% longer on the India suite. Backends without a llama.cpp client are left
-    alone.
+    in a row share: generation took 6% to 13% longer on the seed suite, whose questions mostly
+    read the same article, and 5% longer on the India suite. Backends without a llama.cpp client
+    are left alone.
     """
     client = getattr(chat_model, "client", None)
     tokens = _prefix_tokens(client, tuple(prefix)) if hasattr(client, "input_ids") else []
