@@ -136,9 +136,12 @@ def clean_referent(output: str, history: Sequence[tuple[str, str]], word: str = 
     """
     line = output.strip().split("\n")[0].strip().strip("\"“”'.").strip()
     line = re.sub(r"^(it|he|she|they) (is|are|refers to)\s+", "", line, flags=re.IGNORECASE)
-    if not line or len(line.split()) > 8 or fold(line) not in fold(conversation_text(history)):
-        return ""
-    if line.lower() in PRONOUNS:
+    if (
+        not line
+        or line.lower() in PRONOUNS
+        or len(line.split()) > 8
+        or fold(line) not in fold(conversation_text(history))
+    ):
         return ""
     return line if fits(word, line) else ""
 

@@ -273,8 +273,7 @@ def _prefix_tokens(client: Any, prefix: tuple[BaseMessage, ...]) -> list[int]:
             prompt = formatter(messages=[*messages, {"role": "user", "content": last_message}]).prompt
             return client.tokenize(prompt.encode(), add_bos=False, special=True)
 
-        first, second = prompt_tokens("A"), prompt_tokens("B")
-        tokens = first[: next(i for i, (a, b) in enumerate(zip(first, second, strict=False)) if a != b)]
+        tokens = os.path.commonprefix([prompt_tokens("A"), prompt_tokens("B")])
     _PREFIX_TOKENS[client] = (prefix, tokens)
     return tokens
 
