@@ -15,7 +15,7 @@ from langchain_core.messages import BaseMessage, HumanMessage
 
 from rag.answer import answer_prefix, to_text
 from rag.cite import fold, stem, stems, strip_markers, support, words
-from rag.timeframe import without_date_notes
+from rag.timeframe import TIME_WORDS, without_date_notes
 
 History = Sequence[tuple[str, str]]
 
@@ -139,6 +139,7 @@ def clean_referent(output: str, history: Sequence[tuple[str, str]], word: str = 
     if (
         not line
         or line.lower() in PRONOUNS
+        or is_time(line)
         or len(line.split()) > 8
         or fold(line) not in fold(conversation_text(history))
     ):
@@ -160,9 +161,22 @@ def fits(word: str, referent: str) -> bool:
 
 
 def is_name(phrase: str) -> bool:
-    """Every word of ``phrase`` is part of a name: "Mr. al-Kadhimi", "Kata’ib Hezbollah"."""
+    """Every word of ``phrase`` is part of a name: "Mr. al-Kadhimi", "Kata’ib Hezbollah"; a time is none."""
     tokens = phrase.split()
-    return bool(tokens) and all(NAME_WORD.match(t) for t in tokens)
+    return bool(tokens) and all(NAME_WORD.match(t) for t in tokens) and not is_time(phrase)
+
+
+ORDINAL = re.compile(r"\d+(st|nd|rd|th|s)?")
+TIME_FILLERS = frozenset({"in", "on", "at", "by", "since", "from", "the", "of", "a", "an", "this", "that", "and"})
+
+
+def is_time(phrase: str) -> bool:
+    """Whether ``phrase`` only places something in time ("In 2016", "last June", "Saturday").
+
+    Such a phrase answers "when"; it is never what "he", "them" or "that group" points at.
+    """
+    tokens = words(phrase)
+    return bool(tokens) and all(t in TIME_FILLERS or ORDINAL.fullmatch(t) or TIME_WORDS.fullmatch(t) for t in tokens)
 
 
 def previous_entity(history: Sequence[tuple[str, str]], max_words: int = 6) -> str:

@@ -210,6 +210,13 @@ def test_a_pronoun_the_model_echoes_is_no_referent():
     assert clean_referent("The Iraqi government", history, "it") == "The Iraqi government"
 
 
+def test_a_time_is_no_referent():
+    history = [("When were the militias merged into the security force?", "In 2016 [1].")]
+    assert clean_referent("In 2016", history, "them") == ""
+    assert previous_entity(history) == ""
+    assert clean_referent("the militias", history, "them") == "the militias"
+
+
 @pytest.mark.parametrize(
     "previous_answer, entity",
     [
