@@ -102,6 +102,10 @@ def question_message(question: str, passages: Sequence[Chunk]) -> HumanMessage:
     return HumanMessage(f"{format_passages(passages)}\n\nQuestion: {question}")
 
 
+YES_NO = re.compile(
+    r"^\W*(is|are|was|were|am|do|does|did|has|have|had|can|could|will|would|should|may|might|must)\b", re.IGNORECASE
+)
+"""A question answered yes or no: "Did ...?", "Is ...?"."""
 SENTENCE_TO_COMPLETE = re.compile(r"\s*(:|…|\.{3}|_+)\s*$")
 WH_WORD = re.compile(r"\b(which|what|who|whom|whose|where|when|why|how)\b", re.IGNORECASE)
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rag.chunk import split_sentences
 from rag.timeframe import NAMED_YEAR
 from rag.types import Chunk, Citation
 
@@ -24,7 +25,7 @@ STOPWORDS = frozenset(
     when where why how all any both each few more most other some such no nor not only own same so
     than too very s t can will just don should now is are was were be been being have has had having
     do does did doing i me my we our you your he him his she her it its they them their what which
-    who whom this that these those am would could also said says say according as""".split()
+    who whom this that these those am would could also said says say according as yes""".split()
 )
 SUPPORT_THRESHOLD = 0.75
 RELEVANCE_THRESHOLD = 0.3
@@ -113,6 +114,42 @@ def is_about(question: str, passage: str) -> bool:
     if not terms:
         return True
     return shared_terms(question, passage) >= min(RELEVANCE_THRESHOLD * len(terms), RELEVANCE_ENOUGH_WORDS)
+
+
+def stating_sentences(question: str, passages: Sequence[Chunk]) -> list[str]:
+    """The sentences of ``passages`` that hold every content word of ``question`` (at least two).
+
+    Such a sentence states what a yes/no question asks, or its negation: "Did American
+    officials consult the Iraqi government in advance?" and "American officials said they had
+    not consulted with the Iraqi government in advance."
+    """
+    terms = set(content_terms(question))
+    if len(terms) < 2:
+        return []
+    return [
+        chunk.text[start:end]
+        for chunk in passages
+        for start, end in split_sentences(chunk.text)
+        if terms <= stems(chunk.text[start:end])
+    ]
+
+
+NEGATION = re.compile(r"\b(not|never|no|none|neither|nor)\b|n[’']t\b", re.IGNORECASE)
+YES_OR_NO = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
+
+
+def contradicts(question: str, answer: str, passages: Sequence[Chunk]) -> bool:
+    """Whether a yes or no in ``answer`` says the opposite of the sentences that state ``question``.
+
+    The small model reads "they had not consulted" and may still answer "Yes, they had
+    consulted": every word of that is in the passage, so only the negation tells it apart.
+    """
+    said = YES_OR_NO.match(strip_markers(answer))
+    stating = stating_sentences(question, passages)
+    if not said or not stating:
+        return False
+    negated = any(NEGATION.search(sentence) for sentence in stating) != bool(NEGATION.search(question))
+    return (said.group(1).lower() == "no") != negated
 
 
 def shared_terms(question: str, text: str) -> int:

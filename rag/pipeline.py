@@ -24,11 +24,13 @@ from rag.cite import (
     CitedAnswer,
     anchor_evidence,
     content_terms,
+    contradicts,
     fold,
     history_before,
     is_about,
     missing_full_names,
     missing_numbers,
+    stating_sentences,
     stems,
     strip_markers,
     to_citation,
@@ -115,6 +117,7 @@ GATES = {
     "support": "no passage contained the draft's words, even at a second look",
     "numbers": "the cited passages lack a number of the question (a year, a count, a date)",
     "names": "the cited passages hold none of the question's names of several words (an event, a prize)",
+    "contradiction": "the draft's yes or no said the opposite of the passage stating the question",
     "kind": "the answer is not the kind the question asks for (no time for “when”)",
     "similarity": "no sentence was similar enough to the question (extractive mode)",
 }
@@ -171,6 +174,7 @@ class Turn:
     excerpts: list[Chunk] = field(default_factory=list)
     raw: str = ""
     p_refusal: float | None = None
+    refusal_threshold: float | None = None
     withheld_by: str = ""
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -331,6 +335,7 @@ class Assistant:
         )
         if turn.frame.about_present and not turn.frame.named:
             turn.excerpts = newest_first(turn.excerpts)
+        turn.refusal_threshold = self._refusal_threshold(turn.standalone, turn.excerpts)
         turn.timings["retrieve_s"] = time.perf_counter() - began
         return turn
 
@@ -353,7 +358,7 @@ class Assistant:
                 )
                 with self._calling_model():
                     for message_chunk in self.chat_model.stream(messages, **extras):
-                        if self._doubtful(probe.p_refusal if probe else None):
+                        if self._doubtful(probe.p_refusal if probe else None, turn.refusal_threshold):
                             raw[:] = [answering.REFUSAL_TOKEN]
                             return
                         text = answering.to_text(message_chunk)
@@ -401,7 +406,7 @@ class Assistant:
         draft = answering.parse_draft(turn.raw, turn.standalone)
         if not turn.excerpts:
             return withheld(turn, "no_passages")
-        if self._doubtful(turn.p_refusal):
+        if self._doubtful(turn.p_refusal, turn.refusal_threshold):
             return withheld(turn, "probe")
         if draft.refused:
             return withheld(turn, "model")
@@ -415,6 +420,9 @@ class Assistant:
                 f"The model's draft “{strip_markers(draft.answer)}” was not found in any passage, so it was withheld."
             )
             return withheld(turn, "support")
+        if contradicts(turn.standalone, found[0].answer, turn.excerpts):
+            turn.notes.append("The draft's yes or no contradicts the passage stating the question; it was withheld.")
+            return withheld(turn, "contradiction")
         if names_no_time(turn.standalone, found[1] or strip_markers(found[0].answer)):
             turn.notes.append("The question asks when, and the answer names no time, so it was withheld.")
             return withheld(turn, "kind")
@@ -488,9 +496,24 @@ class Assistant:
             )
         return found
 
-    def _doubtful(self, p_refusal: float | None) -> bool:
-        """True when the model leaned towards refusing more than the tuned threshold allows."""
-        return p_refusal is not None and p_refusal > self.settings.refusal_threshold
+    def _doubtful(self, p_refusal: float | None, threshold: float | None = None) -> bool:
+        """True when the model leaned towards refusing more than ``threshold`` (else the tuned one) allows."""
+        limit = self.settings.refusal_threshold if threshold is None else threshold
+        return p_refusal is not None and p_refusal > limit
+
+    def _refusal_threshold(self, question: str, excerpts: Sequence[Chunk]) -> float:
+        """The tuned threshold, or the model's own choice for a yes/no question an excerpt states in full.
+
+        The probe's threshold is tuned on questions whose answer is a name, number or phrase the
+        excerpts may lack. A yes/no question one sentence states in full, with every content
+        word of the question (see :func:`rag.cite.stating_sentences`), has its answer there: yes,
+        or the sentence's negation. Asked "Did they consult ...?" beside "they had not
+        consulted", the small model still leaned 7% to 28% towards refusing (tuning halves),
+        above the threshold; unanswerable yes/no questions there had no such sentence.
+        """
+        if answering.YES_NO.search(question) and stating_sentences(question, excerpts):
+            return self.settings.stated_yes_no_threshold
+        return self.settings.refusal_threshold
 
     def _extractive(self, turn: Turn) -> tuple[CitedAnswer, str]:
         if not turn.sentences or turn.sentences[0].score < self.settings.extractive_min_score:

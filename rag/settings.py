@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     refusal_threshold: float = Field(
         0.05, description="Refuse when the local model's probability of refusing is above this."
     )
+    stated_yes_no_threshold: float = Field(
+        0.5,
+        description="Refusal threshold for a yes/no question one excerpt sentence states in full "
+        "(every content word of the question in it): 0.5 leaves the choice to the model.",
+    )
     max_answer_tokens: int = Field(60, description="Upper bound on generated answer tokens.")
 
     top_k: int = Field(6, description="Passages retrieved per question, narrowed by focus.")

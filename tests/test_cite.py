@@ -5,6 +5,7 @@ import pytest
 from rag.cite import (
     anchor_evidence,
     cited_numbers,
+    contradicts,
     date_words,
     history_before,
     is_about,
@@ -12,6 +13,7 @@ from rag.cite import (
     missing_full_names,
     missing_numbers,
     question_anchors,
+    stating_sentences,
     strip_markers,
     support,
     to_citation,
@@ -208,3 +210,32 @@ def test_a_number_is_the_same_however_its_thousands_are_grouped():
 
 def cite_dated(date: str) -> Citation:
     return Citation(n=1, doc_id="d", title="", date=date, source="s.txt", text="", start=0, end=0)
+
+
+CONSULTED = passage(
+    "American officials said they had not relied on Iraqi intelligence, and had not consulted with the Iraqi "
+    "government in advance. The strikes hit two militias."
+)
+ASKED_CONSULTED = "Did American officials consult the Iraqi government in advance?"
+
+
+def test_a_sentence_states_a_yes_no_question_only_with_all_of_its_words():
+    assert stating_sentences(ASKED_CONSULTED, [CONSULTED]) == [
+        "American officials said they had not relied on Iraqi intelligence, and had not consulted with the Iraqi "
+        "government in advance."
+    ]
+    assert stating_sentences("Did American officials consult Russia in advance?", [CONSULTED]) == []
+    assert stating_sentences("Did they?", [CONSULTED]) == []
+
+
+def test_a_yes_that_the_stating_sentence_negates_is_a_contradiction():
+    assert contradicts(ASKED_CONSULTED, "Yes, they had consulted the Iraqi government [1].", [CONSULTED])
+    assert not contradicts(ASKED_CONSULTED, "No, they had not consulted it [1].", [CONSULTED])
+    assert not contradicts(ASKED_CONSULTED, "They consulted nobody [1].", [CONSULTED])
+    assert not contradicts("Did Russia object?", "Yes [1].", [CONSULTED])
+
+
+def test_a_yes_answer_is_supported_by_the_words_it_repeats():
+    claim = "Yes, the Iraqi government protested the U.S. attack [1]."
+    question = "Did the Iraqi government protest the U.S. attack?"
+    assert support(claim, "The Iraqi government strongly protested the U.S. attack.", question) == 1.0

@@ -131,3 +131,25 @@ def test_machine_output_says_why_an_answer_was_withheld(index):
     out = assistant_drafting(index, "ANSWER: four [1].").ask(YEAR_QUESTION).to_dict()
     assert out["abstained"] and out["withheld_by"] == "numbers"
     assert out["notes"] and "p_refusal" in out
+
+
+def test_a_yes_or_no_the_passage_contradicts_is_withheld(index):
+    question = "Did American officials consult the Iraqi government in advance?"
+    reply = assistant_drafting(index, "ANSWER: Yes, they consulted the Iraqi government in advance [1].").ask(question)
+    assert reply.abstained and reply.withheld_by == "contradiction"
+    agreeing = assistant_drafting(index, "ANSWER: No, they had not consulted the Iraqi government in advance [1].")
+    reply = agreeing.ask(question)
+    assert not reply.abstained and reply.answer.startswith("No, they had not consulted")
+
+
+def test_a_yes_no_question_a_sentence_states_in_full_leaves_refusing_to_the_model(index):
+    assistant = assistant_drafting(index)
+
+    def retrieved(question: str):
+        return assistant._retrieve(assistant._condense(assistant._start({"question": question})))
+
+    stated = retrieved("Did American officials consult the Iraqi government?")
+    elsewhere = retrieved("Did Russia condemn the American airstrikes?")
+    asking = retrieved("Who did American officials consult in advance?")
+    assert stated.refusal_threshold == assistant.settings.stated_yes_no_threshold
+    assert elsewhere.refusal_threshold == asking.refusal_threshold == assistant.settings.refusal_threshold
