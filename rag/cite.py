@@ -139,7 +139,9 @@ YES_OR_NO = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
 
 
 def contradicts(question: str, answer: str, passages: Sequence[Chunk]) -> bool:
-    """Whether a yes or no in ``answer`` says the opposite of the sentences that state ``question``.
+    """Whether the yes or no ``answer`` opens with says the opposite of the sentences stating ``question``.
+
+    For yes/no questions only: "No one [1]" answers "Who was hurt?".
 
     The small model reads "they had not consulted" and may still answer "Yes, they had
     consulted": every word of that is in the passage, so only the negation tells it apart.

@@ -420,7 +420,7 @@ class Assistant:
                 f"The model's draft “{strip_markers(draft.answer)}” was not found in any passage, so it was withheld."
             )
             return withheld(turn, "support")
-        if contradicts(turn.standalone, found[0].answer, turn.excerpts):
+        if answering.YES_NO.search(turn.standalone) and contradicts(turn.standalone, found[0].answer, turn.excerpts):
             turn.notes.append("The draft's yes or no contradicts the passage stating the question; it was withheld.")
             return withheld(turn, "contradiction")
         if names_no_time(turn.standalone, found[1] or strip_markers(found[0].answer)):
