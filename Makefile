@@ -33,6 +33,7 @@ test: setup browser
 # The check halves of our suites and of the development archive (read from ../shared/data, never copied).
 evals: setup
 	$(BIN)/rag eval evals/suites/seed.jsonl --corpus corpus --half check --out evals/out/seed
+	$(BIN)/rag eval evals/suites/seed-unseen.jsonl --corpus corpus --half check --out evals/out/seed-unseen
 	$(BIN)/rag eval evals/suites/india-news.jsonl --half check --out evals/out/india-news
 	$(BIN)/rag eval evals/suites/bbc-news.jsonl --half check --out evals/out/bbc-news
 	$(BIN)/rag eval evals/suites/time-sensitive.jsonl --half check --out evals/out/time-sensitive

@@ -119,6 +119,16 @@ def test_the_news_suite_has_every_kind_of_question():
     assert all(c.answers for c in cases if not c.unanswerable)
 
 
+def test_each_half_of_the_unseen_seed_suite_has_follow_ups_yes_no_and_unanswerable_questions():
+    cases = load_jsonl(ROOT / "evals" / "suites" / "seed-unseen.jsonl")
+    seed_ids = {c.id for c in load_jsonl(ROOT / "evals" / "suites" / "seed.jsonl")}
+    assert len({c.id for c in cases}) == len(cases) and seed_ids.isdisjoint(c.id for c in cases)
+    for half in ("tune", "check"):
+        chosen = select_half(cases, half)
+        assert any(len(c.turns) > 1 for c in chosen) and any(c.unanswerable for c in chosen)
+        assert any(c.category == "yes-no" and not c.unanswerable for c in chosen)
+
+
 def test_the_snippet_suite_asks_every_event_in_years_it_has_and_years_it_lacks(tmp_path):
     suite = ROOT / "evals" / "suites" / "snippets.jsonl"
     cases = load_jsonl(suite)
