@@ -139,12 +139,11 @@ YES_OR_NO = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
 
 
 def contradicts(question: str, answer: str, passages: Sequence[Chunk]) -> bool:
-    """Whether the yes or no ``answer`` opens with says the opposite of the sentences stating ``question``.
-
-    For yes/no questions only: "No one [1]" answers "Who was hurt?".
+    """Whether the yes or no that ``answer`` opens with says the opposite of the sentences stating ``question``.
 
     The small model reads "they had not consulted" and may still answer "Yes, they had
     consulted": every word of that is in the passage, so only the negation tells it apart.
+    Call it for yes/no questions only: "No one [1]" is no "no" when it answers "Who was hurt?".
     """
     said = YES_OR_NO.match(strip_markers(answer))
     stating = stating_sentences(question, passages)
