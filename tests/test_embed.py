@@ -22,3 +22,9 @@ def test_onnx_backends_are_exported_locally_and_agree_with_torch(tmp_path, backe
     assert exported.shape == (len(TEXTS), 384)
     assert np.all(cosine >= min_cosine), cosine
     assert list(tmp_path.rglob("*.onnx"))
+
+
+def test_a_text_gets_the_same_vector_whatever_it_is_embedded_with(embedder):
+    alone = embedder.encode(TEXTS[1:2])
+    among_others = embedder.encode(TEXTS)[1:2]
+    assert np.array_equal(alone, among_others)
