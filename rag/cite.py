@@ -136,6 +136,19 @@ def stating_sentences(question: str, passages: Sequence[Chunk]) -> list[str]:
 
 NEGATION = re.compile(r"\b(not|never|no|none|neither|nor)\b|n[’']t\b", re.IGNORECASE)
 YES_OR_NO = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
+EVIDENCE_SHARE = 0.5
+"""Share of a yes/no question's content words the sentence quoted for its answer must hold."""
+
+
+def polarity(question: str, sentence: str) -> str:
+    """The answer a sentence stating a yes/no question in full gives: "no" when just one of them is negated."""
+    return "no" if bool(NEGATION.search(sentence)) != bool(NEGATION.search(question)) else "yes"
+
+
+def stated_answer(question: str, passages: Sequence[Chunk]) -> str:
+    """Yes or no, as the sentences stating ``question`` in full give it; "" when none does or they differ."""
+    given = {polarity(question, sentence) for sentence in stating_sentences(question, passages)}
+    return given.pop() if len(given) == 1 else ""
 
 
 def contradicts(question: str, answer: str, passages: Sequence[Chunk]) -> bool:
@@ -146,11 +159,54 @@ def contradicts(question: str, answer: str, passages: Sequence[Chunk]) -> bool:
     Call it for yes/no questions only: "No one [1]" is no "no" when it answers "Who was hurt?".
     """
     said = YES_OR_NO.match(strip_markers(answer))
-    stating = stating_sentences(question, passages)
-    if not said or not stating:
-        return False
-    negated = any(NEGATION.search(sentence) for sentence in stating) != bool(NEGATION.search(question))
-    return (said.group(1).lower() == "no") != negated
+    stated = stated_answer(question, passages)
+    return bool(said and stated) and said.group(1).lower() != stated
+
+
+def yes_no_evidence(
+    question: str, answer: str, excerpts: Sequence[Chunk], sources: Sequence[Chunk]
+) -> CitedAnswer | None:
+    """A yes or no that quotes the excerpt sentence it rests on; ``None`` when no sentence will do.
+
+    The small model answers "Did he criticize the United States?" with "Yes, he criticized the
+    United States [1]", in the question's words, where the passage paraphrases ("said the United
+    States was disrupting the security of the region"): word-for-word support fails, though all
+    the draft adds to the question is its yes or no. The answer quotes the sentence, so that the
+    reader sees what it rests on. That sentence holds at least ``EVIDENCE_SHARE`` of the
+    question's content words (the cited excerpts are read first) and, with the sentence before
+    it, every name and number of the question, each name in full: a sentence on the fighters of
+    "Kata'ib Sayyid al-Shuhada" does not say whether "Kata'ib Hezbollah" lost any. A sentence that
+    states the question in full gives the yes or no itself (see :func:`polarity`), whatever the
+    draft said.
+    """
+    said = YES_OR_NO.match(strip_markers(answer))
+    terms = set(content_terms(question))
+    if not said or len(terms) < 2:
+        return None
+    cited = [n for n in cited_numbers(answer) if 1 <= n <= len(excerpts)]
+    candidates = [
+        (n, excerpts[n - 1].text[start:end].strip())
+        for n in dict.fromkeys([*cited, *range(1, len(excerpts) + 1)])
+        for start, end in split_sentences(excerpts[n - 1].text)
+    ]
+    if not candidates:
+        return None
+    n, sentence = max(candidates, key=lambda candidate: shared_terms(question, candidate[1]))
+    context = [excerpts[n - 1].title, lead_in(excerpts[n - 1], sources), sentence]
+    if shared_terms(question, sentence) < EVIDENCE_SHARE * len(terms) or missing_anchors(question, context, whole=True):
+        return None
+    verdict = polarity(question, sentence) if terms <= stems(sentence) else said.group(1).lower()
+    return CitedAnswer(f"{verdict.capitalize()}: “{sentence}” [1]", [to_citation(1, excerpts[n - 1])], supported=True)
+
+
+def lead_in(excerpt: Chunk, sources: Sequence[Chunk]) -> str:
+    """The sentence just before ``excerpt`` in the passage it was cut from, where its "it" or "he" is named."""
+    for passage in sources:
+        if encloses(passage, excerpt):
+            before = passage.text[: excerpt.start - passage.start]
+            spans = split_sentences(before)
+            return before[spans[-1][0] : spans[-1][1]] if spans else ""
+    return ""
 
 
 def shared_terms(question: str, text: str) -> int:
@@ -285,13 +341,13 @@ def is_number(anchor: str) -> bool:
     return any(ch.isdigit() for ch in anchor)
 
 
-def anchor_found(anchor: str, have: set[str]) -> bool:
-    """A number must be found whole; a name phrase by at least half of its words."""
+def anchor_found(anchor: str, have: set[str], whole: bool = False) -> bool:
+    """A number must be found whole; a name phrase by at least half of its words, or all of them if ``whole``."""
     parts = [p for w in words(anchor) for p in w.split("-") if p]
     if not parts:
         return True
     found = sum(_word_found(p, have) for p in parts)
-    if is_number(anchor):
+    if whole or is_number(anchor):
         return found == len(parts)
     return found * 2 >= len(parts)
 
@@ -376,16 +432,19 @@ def date_words(date: str, with_year: bool = False) -> str:
     return f"{words}, {year}" if with_year else words
 
 
-def missing_anchors(question: str, evidence: Sequence[str], numbers_only: bool = False) -> list[str]:
+def missing_anchors(
+    question: str, evidence: Sequence[str], numbers_only: bool = False, whole: bool = False
+) -> list[str]:
     """The anchors of ``question`` (see :func:`question_anchors`) that ``evidence`` does not hold.
 
     Most questions hold no number, so with ``numbers_only`` the evidence is not even read.
+    With ``whole``, a name counts only with all of its words (see :func:`anchor_found`).
     """
     anchors = [a for a in question_anchors(question) if not numbers_only or is_number(a)]
     if not anchors:
         return []
     have = _vocabulary(evidence)
-    return [anchor for anchor in anchors if not anchor_found(anchor, have)]
+    return [anchor for anchor in anchors if not anchor_found(anchor, have, whole)]
 
 
 def source_passages(citations: Sequence[Citation], passages: Sequence[Chunk]) -> list[str]:

@@ -35,6 +35,7 @@ from rag.cite import (
     strip_markers,
     to_citation,
     verify_citations,
+    yes_no_evidence,
 )
 from rag.condense import condense, restates_last_turn, without_else
 from rag.embed import Embedder
@@ -410,9 +411,11 @@ class Assistant:
             return withheld(turn, "probe")
         if draft.refused:
             return withheld(turn, "model")
+        yes_no = bool(answering.YES_NO.search(turn.standalone))
         found = (
             supported_answer(draft, turn.excerpts, turn.standalone, turn.passages)
             or self._found_beyond_excerpts(turn, draft)
+            or (self._quoted_evidence(turn, draft.answer) if yes_no else None)
             or self._second_look(turn)
         )
         if found is None:
@@ -420,9 +423,13 @@ class Assistant:
                 f"The model's draft “{strip_markers(draft.answer)}” was not found in any passage, so it was withheld."
             )
             return withheld(turn, "support")
-        if answering.YES_NO.search(turn.standalone) and contradicts(turn.standalone, found[0].answer, turn.excerpts):
-            turn.notes.append("The draft's yes or no contradicts the passage stating the question; it was withheld.")
-            return withheld(turn, "contradiction")
+        if yes_no and contradicts(turn.standalone, found[0].answer, turn.excerpts):
+            found = self._quoted_evidence(turn, found[0].answer)
+            if found is None:
+                turn.notes.append(
+                    "The draft's yes or no contradicts the passage stating the question; it was withheld."
+                )
+                return withheld(turn, "contradiction")
         if names_no_time(turn.standalone, found[1] or strip_markers(found[0].answer)):
             turn.notes.append("The question asks when, and the answer names no time, so it was withheld.")
             return withheld(turn, "kind")
@@ -466,6 +473,14 @@ class Assistant:
         if found is not None:
             turn.notes.append("The model's answer was found in a retrieved passage beyond the excerpts it read.")
         return found
+
+    def _quoted_evidence(self, turn: Turn, answer: str) -> tuple[CitedAnswer, str] | None:
+        """The draft's yes or no, quoting the excerpt sentence it rests on (see :func:`rag.cite.yes_no_evidence`)."""
+        cited = yes_no_evidence(turn.standalone, answer, turn.excerpts, turn.passages)
+        if cited is None:
+            return None
+        turn.notes.append("The draft's yes or no is given with the sentence of the passage it rests on.")
+        return cited, cited.answer.split(":", 1)[0]
 
     def _second_look(self, turn: Turn) -> tuple[CitedAnswer, str] | None:
         """Ask once more with only the best-matching sentence, when it is close to the question.

@@ -19,6 +19,7 @@ from rag.cite import (
     to_citation,
     verify_citations,
     words,
+    yes_no_evidence,
 )
 from rag.types import Chunk, Citation
 
@@ -233,6 +234,31 @@ def test_a_yes_that_the_stating_sentence_negates_is_a_contradiction():
     assert not contradicts(ASKED_CONSULTED, "No, they had not consulted it [1].", [CONSULTED])
     assert not contradicts(ASKED_CONSULTED, "They consulted nobody [1].", [CONSULTED])
     assert not contradicts("Did Russia object?", "Yes [1].", [CONSULTED])
+
+
+def test_a_yes_or_no_quotes_the_sentence_holding_most_of_the_question():
+    strikes = passage(
+        "Iraq now faces its biggest threat. On Monday, it strongly protested the U.S. attack on its soil. "
+        "The strikes hit two militias."
+    )
+    said = "On Monday, it strongly protested the U.S. attack on its soil."
+    start = strikes.text.index(said)
+    protest = Chunk("c1", "doc", said, start, start + len(said), "Title")
+    question = "Did the Iraqi government protest the U.S. attack?"
+    cited = yes_no_evidence(question, "Yes, it did [1].", [protest], [strikes])
+    assert cited is not None and cited.answer == f"Yes: “{said}” [1]"
+    assert cited.citations[0].text == protest.text
+
+
+def test_the_sentence_stating_a_yes_no_question_in_full_gives_the_yes_or_no():
+    cited = yes_no_evidence(ASKED_CONSULTED, "Yes, they consulted it [1].", [CONSULTED], [CONSULTED])
+    assert cited is not None and cited.answer.startswith("No: “American officials said they had not relied")
+
+
+def test_no_yes_or_no_without_a_sentence_on_what_the_question_names():
+    assert yes_no_evidence("Did American officials consult Russia?", "Yes [1].", [CONSULTED], [CONSULTED]) is None
+    assert yes_no_evidence("Did the strikes end the war in Yemen?", "No [1].", [CONSULTED], [CONSULTED]) is None
+    assert yes_no_evidence(ASKED_CONSULTED, "They consulted nobody [1].", [CONSULTED], [CONSULTED]) is None
 
 
 def test_a_yes_answer_is_supported_by_the_words_it_repeats():

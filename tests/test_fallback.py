@@ -13,7 +13,7 @@ def assistant_drafting(index, *drafts: str, **settings) -> Assistant:
 
 def test_an_unsupported_draft_gets_a_second_look_at_the_closest_sentence(index):
     question = "Who did the Popular Mobilization Forces say the airstrikes had targeted?"
-    assistant = assistant_drafting(index, "ANSWER: U.S. troops near an oil field [4].", "ANSWER: its fighters [1].")
+    assistant = assistant_drafting(index, "ANSWER: a power plant near Erbil [4].", "ANSWER: its fighters [1].")
     reply = assistant.ask(question)
     assert not reply.abstained and reply.short_answer == "its fighters"
     assert len(reply.citations) == 1 and "targeted its fighters" in reply.citations[0].text
@@ -48,7 +48,7 @@ def test_an_answer_to_when_that_names_no_time_is_withheld(index):
 
 def test_a_second_unsupported_draft_is_withheld(index):
     question = "Who did the Popular Mobilization Forces say the airstrikes had targeted?"
-    reply = assistant_drafting(index, "ANSWER: oil field [1].", "ANSWER: oil field [1].").ask(question)
+    reply = assistant_drafting(index, "ANSWER: a power plant [1].", "ANSWER: a power plant [1].").ask(question)
     assert reply.abstained and not reply.citations and reply.short_answer == ""
     assert reply.withheld_by == "support" and reply.to_dict()["withheld_by"] == "support"
     assert any("withheld" in note for note in reply.notes)
@@ -120,7 +120,7 @@ def test_the_numbers_check_reads_the_users_words_not_the_rewritten_follow_up(ind
 
 def test_timings_add_up_when_a_second_look_runs(index):
     question = "Who did the Popular Mobilization Forces say the airstrikes had targeted?"
-    assistant = assistant_drafting(index, "ANSWER: U.S. troops near an oil field [4].", "ANSWER: its fighters [1].")
+    assistant = assistant_drafting(index, "ANSWER: a power plant near Erbil [4].", "ANSWER: its fighters [1].")
     timings = assistant.ask(question).timings
     assert timings["second_look_s"] <= timings["generate_s"]
     steps = sum(timings[k] for k in ("condense_s", "retrieve_s", "generate_s", "cite_s"))
@@ -133,13 +133,29 @@ def test_machine_output_says_why_an_answer_was_withheld(index):
     assert out["notes"] and "p_refusal" in out
 
 
-def test_a_yes_or_no_the_passage_contradicts_is_withheld(index):
+def test_a_yes_or_no_the_passage_contradicts_is_answered_as_the_passage_says(index):
     question = "Did American officials consult the Iraqi government in advance?"
     reply = assistant_drafting(index, "ANSWER: Yes, they consulted the Iraqi government in advance [1].").ask(question)
-    assert reply.abstained and reply.withheld_by == "contradiction"
+    assert not reply.abstained and reply.short_answer == "No"
+    assert "had not consulted with the Iraqi government in advance" in reply.answer
+    assert "had not consulted" in reply.citations[0].text
     agreeing = assistant_drafting(index, "ANSWER: No, they had not consulted the Iraqi government in advance [1].")
     reply = agreeing.ask(question)
     assert not reply.abstained and reply.answer.startswith("No, they had not consulted")
+
+
+def test_a_paraphrased_yes_is_given_with_the_sentence_it_rests_on(index):
+    question = "Did Saeed Khatibzadeh criticize the United States?"
+    reply = assistant_drafting(index, "ANSWER: Yes, he criticized the United States [1].").ask(question)
+    assert not reply.abstained and reply.short_answer == "Yes"
+    assert "said the United States was disrupting the security of the region" in reply.answer
+    assert "disrupting" in reply.citations[0].text
+
+
+def test_a_yes_about_another_group_than_the_one_asked_about_is_withheld(index):
+    question = "Did Kata'ib Hezbollah lose fighters in the strikes?"
+    reply = assistant_drafting(index, "ANSWER: Yes, it lost four fighters [1].", "ANSWER: Yes [1].").ask(question)
+    assert reply.abstained and reply.withheld_by == "support"
 
 
 def test_a_yes_no_question_a_sentence_states_in_full_leaves_refusing_to_the_model(index):
