@@ -118,7 +118,7 @@ GATES = {
     "support": "no passage contained the draft's words, even at a second look",
     "numbers": "the cited passages lack a number of the question (a year, a count, a date)",
     "names": "the cited passages hold none of the question's names of several words (an event, a prize)",
-    "contradiction": "the draft's yes or no said the opposite of the passage stating the question",
+    "contradiction": "the draft's yes or no contradicted a sentence stating the question, which could not be quoted",
     "kind": "the answer is not the kind the question asks for (no time for “when”)",
     "similarity": "no sentence was similar enough to the question (extractive mode)",
 }
@@ -424,11 +424,10 @@ class Assistant:
             )
             return withheld(turn, "support")
         if yes_no and contradicts(turn.standalone, found[0].answer, turn.excerpts):
+            turn.notes.append("The draft's yes or no contradicted the sentence stating the question.")
             found = self._quoted_evidence(turn, found[0].answer)
             if found is None:
-                turn.notes.append(
-                    "The draft's yes or no contradicts the passage stating the question; it was withheld."
-                )
+                turn.notes.append("That sentence could not be quoted, so the answer was withheld.")
                 return withheld(turn, "contradiction")
         if names_no_time(turn.standalone, found[1] or strip_markers(found[0].answer)):
             turn.notes.append("The question asks when, and the answer names no time, so it was withheld.")
