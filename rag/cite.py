@@ -165,8 +165,8 @@ def contradicts(question: str, answer: str, passages: Sequence[Chunk]) -> bool:
 
 def yes_no_evidence(
     question: str, answer: str, excerpts: Sequence[Chunk], sources: Sequence[Chunk]
-) -> CitedAnswer | None:
-    """A yes or no that quotes the excerpt sentence it rests on; ``None`` when no sentence will do.
+) -> tuple[CitedAnswer, str] | None:
+    """A yes or no that quotes the excerpt sentence it rests on, and the short "Yes" or "No"; ``None`` without one.
 
     The small model answers "Did he criticize the United States?" with "Yes, he criticized the
     United States [1]", in the question's words, where the passage paraphrases ("said the United
@@ -195,8 +195,9 @@ def yes_no_evidence(
     context = [excerpts[n - 1].title, lead_in(excerpts[n - 1], sources), sentence]
     if shared_terms(question, sentence) < EVIDENCE_SHARE * len(terms) or missing_anchors(question, context, whole=True):
         return None
-    verdict = polarity(question, sentence) if terms <= stems(sentence) else said.group(1).lower()
-    return CitedAnswer(f"{verdict.capitalize()}: “{sentence}” [1]", [to_citation(1, excerpts[n - 1])], supported=True)
+    verdict = (polarity(question, sentence) if terms <= stems(sentence) else said.group(1)).capitalize()
+    quoted = CitedAnswer(f"{verdict}. The passage says: “{sentence}” [1]", [to_citation(1, excerpts[n - 1])], True)
+    return quoted, verdict
 
 
 def lead_in(excerpt: Chunk, sources: Sequence[Chunk]) -> str:

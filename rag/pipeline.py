@@ -475,11 +475,10 @@ class Assistant:
 
     def _quoted_evidence(self, turn: Turn, answer: str) -> tuple[CitedAnswer, str] | None:
         """The draft's yes or no, quoting the excerpt sentence it rests on (see :func:`rag.cite.yes_no_evidence`)."""
-        cited = yes_no_evidence(turn.standalone, answer, turn.excerpts, turn.passages)
-        if cited is None:
-            return None
-        turn.notes.append("The draft's yes or no is given with the sentence of the passage it rests on.")
-        return cited, cited.answer.split(":", 1)[0]
+        found = yes_no_evidence(turn.standalone, answer, turn.excerpts, turn.passages)
+        if found is not None:
+            turn.notes.append("The draft's yes or no is given with the sentence of the passage it rests on.")
+        return found
 
     def _second_look(self, turn: Turn) -> tuple[CitedAnswer, str] | None:
         """Ask once more with only the best-matching sentence, when it is close to the question.

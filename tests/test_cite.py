@@ -246,13 +246,14 @@ def test_a_yes_or_no_quotes_the_sentence_holding_most_of_the_question():
     protest = Chunk("c1", "doc", said, start, start + len(said), "Title")
     question = "Did the Iraqi government protest the U.S. attack?"
     cited = yes_no_evidence(question, "Yes, it did [1].", [protest], [strikes])
-    assert cited is not None and cited.answer == f"Yes: “{said}” [1]"
-    assert cited.citations[0].text == protest.text
+    assert cited is not None and cited[1] == "Yes"
+    assert cited[0].answer == f"Yes. The passage says: “{said}” [1]" and cited[0].citations[0].text == protest.text
 
 
 def test_the_sentence_stating_a_yes_no_question_in_full_gives_the_yes_or_no():
     cited = yes_no_evidence(ASKED_CONSULTED, "Yes, they consulted it [1].", [CONSULTED], [CONSULTED])
-    assert cited is not None and cited.answer.startswith("No: “American officials said they had not relied")
+    assert cited is not None and cited[1] == "No"
+    assert cited[0].answer.startswith("No. The passage says: “American officials said they had not relied")
 
 
 def test_no_yes_or_no_without_a_sentence_on_what_the_question_names():
