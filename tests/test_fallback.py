@@ -1,5 +1,6 @@
 """What happens to a model draft that no passage supports (a scripted chat model stands in)."""
 
+import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from rag.pipeline import Assistant
@@ -133,23 +134,39 @@ def test_machine_output_says_why_an_answer_was_withheld(index):
     assert out["notes"] and "p_refusal" in out
 
 
-def test_a_yes_or_no_the_passage_contradicts_is_answered_as_the_passage_says(index):
-    question = "Did American officials consult the Iraqi government in advance?"
-    reply = assistant_drafting(index, "ANSWER: Yes, they consulted the Iraqi government in advance [1].").ask(question)
-    assert not reply.abstained and reply.short_answer == "No"
-    assert "had not consulted with the Iraqi government in advance" in reply.answer
-    assert "had not consulted" in reply.citations[0].text
-    agreeing = assistant_drafting(index, "ANSWER: No, they had not consulted the Iraqi government in advance [1].")
-    reply = agreeing.ask(question)
+CONSULT = "Did American officials consult the Iraqi government in advance?"
+
+
+@pytest.mark.parametrize(
+    "question,draft,verdict,quoted",
+    [
+        (
+            CONSULT,
+            "ANSWER: Yes, they consulted the Iraqi government in advance [1].",
+            "No",
+            "had not consulted with the Iraqi government in advance",
+        ),
+        (
+            "Did Saeed Khatibzadeh criticize the United States?",
+            "ANSWER: Yes, he criticized the United States [1].",
+            "Yes",
+            "said the United States was disrupting the security of the region",
+        ),
+    ],
+    ids=["contradicted by the passage", "in the question's words"],
+)
+def test_a_yes_or_no_is_given_with_the_sentence_it_rests_on(index, question, draft, verdict, quoted):
+    reply = assistant_drafting(index, draft).ask(question)
+    assert not reply.abstained and reply.short_answer == verdict
+    assert f"{verdict}. The passage says: “" in reply.answer and quoted in reply.answer
+    assert quoted in reply.citations[0].text
+
+
+def test_a_yes_or_no_the_passage_supports_keeps_the_models_words(index):
+    reply = assistant_drafting(index, "ANSWER: No, they had not consulted the Iraqi government in advance [1].").ask(
+        CONSULT
+    )
     assert not reply.abstained and reply.answer.startswith("No, they had not consulted")
-
-
-def test_a_paraphrased_yes_is_given_with_the_sentence_it_rests_on(index):
-    question = "Did Saeed Khatibzadeh criticize the United States?"
-    reply = assistant_drafting(index, "ANSWER: Yes, he criticized the United States [1].").ask(question)
-    assert not reply.abstained and reply.short_answer == "Yes"
-    assert "said the United States was disrupting the security of the region" in reply.answer
-    assert "disrupting" in reply.citations[0].text
 
 
 def test_a_yes_about_another_group_than_the_one_asked_about_is_withheld(index):
