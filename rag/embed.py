@@ -207,7 +207,8 @@ class OnnxEncoder:
         over the whole batch, padding included, so a text's vector depended on the texts batched
         with it (cosine down to 0.984 on the seed article's sentences). Sentences are embedded
         as questions come, so the passages a question was shown depended on the questions asked
-        before it. One text per run is also no slower: there is no padding.
+        before it. Without padding, one text per run embedded the seed article's sentences faster
+        (0.22 s against 0.33 s); its 600-character chunks took 6% longer.
         """
         step = 1 if self.int8 else batch_size
         out = []
