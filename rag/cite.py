@@ -185,15 +185,15 @@ def yes_no_evidence(
         return None
     cited = [n for n in cited_numbers(answer) if 1 <= n <= len(excerpts)]
     candidates = [
-        (n, excerpts[n - 1].text[start:end].strip())
+        (len(terms & stems(sentence)), n, sentence)
         for n in dict.fromkeys([*cited, *range(1, len(excerpts) + 1)])
         for start, end in split_sentences(excerpts[n - 1].text)
+        if (sentence := excerpts[n - 1].text[start:end].strip())
     ]
-    if not candidates:
+    shared, n, sentence = max(candidates, key=lambda candidate: candidate[0], default=(0, 0, ""))
+    if shared < EVIDENCE_SHARE * len(terms):
         return None
-    n, sentence = max(candidates, key=lambda candidate: shared_terms(question, candidate[1]))
-    context = [excerpts[n - 1].title, lead_in(excerpts[n - 1], sources), sentence]
-    if shared_terms(question, sentence) < EVIDENCE_SHARE * len(terms) or missing_anchors(question, context, whole=True):
+    if missing_anchors(question, [excerpts[n - 1].title, lead_in(excerpts[n - 1], sources), sentence], whole=True):
         return None
     verdict = (polarity(question, sentence) if terms <= stems(sentence) else said.group(1)).capitalize()
     quoted = CitedAnswer(f"{verdict}. The passage says: “{sentence}” [1]", [to_citation(1, excerpts[n - 1])], True)
