@@ -13,6 +13,7 @@ from typing import Any
 
 from evals.runner import Result, per_category
 from evals.suites import half_of
+from rag.metrics import flip_test
 
 HEADLINE = [
     ("exact_match", "SQuAD exact match"),
@@ -32,6 +33,21 @@ HEADLINE = [
     ("total_p50_s", "total p50 (s)"),
     ("total_p95_s", "total p95 (s)"),
 ]
+
+
+INTERVALS = {"answer_accuracy": "answer_accuracy_interval", "refusal_recall": "refusal_accuracy_interval"}
+"""Metrics shown with the 95% interval of their rate (see :func:`rag.metrics.accuracy_interval`)."""
+
+
+def shown(metrics: dict[str, Any], key: str) -> str:
+    """A metric as the reports print it: seconds to the millisecond, rates with their 95% interval."""
+    value = metrics.get(key)
+    if value is None:
+        return "-"
+    if key.endswith("_s"):
+        return f"{value:.3f}"
+    interval = metrics.get(INTERVALS.get(key, ""))
+    return f"{value:.1f} ({interval[0]:.0f}–{interval[1]:.0f})" if interval else f"{value:.1f}"
 
 
 def build_report(suite: str, metrics: dict[str, Any], results: Sequence[Result], run: dict[str, Any]) -> dict[str, Any]:
@@ -70,8 +86,7 @@ def print_report(report: dict[str, Any], failures: int = 20) -> None:
     table.add_column("value", justify="right")
     for key, label in HEADLINE:
         if key in report["metrics"]:
-            value = report["metrics"][key]
-            table.add_row(label, f"{value:.3f}" if key.endswith("_s") else f"{value:.1f}")
+            table.add_row(label, shown(report["metrics"], key))
     console.print(table)
     print_extras(console, report)
     failed = [c for c in report["cases"] if c["failed"]]
@@ -119,11 +134,8 @@ def print_extras(console: Any, report: dict[str, Any]) -> None:
         for name in columns:
             table.add_column(name, justify="right")
         for key, label in SIDE_BY_SIDE:
-            cells = [m.get(key) for m in columns.values()]
-            if any(c is not None for c in cells):
-                table.add_row(
-                    label, *("-" if c is None else f"{c:.3f}" if key.endswith("_s") else f"{c:.1f}" for c in cells)
-                )
+            if any(m.get(key) is not None for m in columns.values()):
+                table.add_row(label, *(shown(m, key) for m in columns.values()))
         console.print(table)
     for side, counts in report.get("withheld_by", {}).items():
         if counts:
@@ -165,6 +177,9 @@ def print_comparison(old: dict[str, Any], new: dict[str, Any]) -> None:
         f"now passing: {', '.join(fixed) or 'none'}; now failing: {', '.join(broke) or 'none'}",
         markup=False,
     )
+    p_value = flip_test(len(fixed), len(broke))
+    verdict = "more than churn" if p_value < 0.05 else "within the churn of a changed run"
+    console.print(f"{len(fixed)} fixed against {len(broke)} broken: sign test p = {p_value:.2f}, {verdict}.")
 
 
 def _figure_png(figure: Any) -> str:
@@ -202,7 +217,7 @@ def write_html(report: dict[str, Any], path: Path) -> None:
     """A single self-contained HTML file: metrics, plots and every failure with its passages."""
     e = html.escape
     rows = "".join(
-        f"<tr><td>{e(label)}</td><td>{report['metrics'][key]:.3f}</td></tr>"
+        f"<tr><td>{e(label)}</td><td>{e(shown(report['metrics'], key))}</td></tr>"
         for key, label in HEADLINE
         if key in report["metrics"]
     )

@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from evals.suites import Case
-from rag.metrics import percentile, refusal_auc, score_reply
+from rag.metrics import accuracy_interval, percentile, refusal_auc, score_reply
 from rag.types import Filters
 
 
@@ -93,6 +93,9 @@ def summarize(results: Sequence[Result]) -> dict[str, Any]:
         "retrieval_hit_at_k": 100 * mean([s["retrieval_hit"] for s in answerable]),
         "overall_accuracy": 100 * mean([s["correct"] for s in scores]),
     }
+    for name, group in (("answer_accuracy", answerable), ("refusal_accuracy", unanswerable)):
+        if group:
+            metrics[f"{name}_interval"] = accuracy_interval(sum(bool(s["correct"]) for s in group), len(group))
     auc = refusal_auc([(r.reply.get("p_refusal"), r.case.unanswerable) for r in results])
     if auc is not None:
         metrics["refusal_auc"] = auc

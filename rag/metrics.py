@@ -67,6 +67,34 @@ def refusal_auc(scored: Sequence[tuple[float | None, bool]]) -> float | None:
     return 100 * float(roc_auc_score([u for _, u in pairs], [p for p, _ in pairs]))
 
 
+def accuracy_interval(correct: int, total: int, confidence: float = 0.95) -> tuple[float, float]:
+    """The Wilson interval of an accuracy of ``correct`` out of ``total``, in percent ((0, 100) for none).
+
+    Suites here hold tens of questions: 33 of 66 right is 50%, but anything from 38% to 62% is
+    as likely a true rate, and a change within that is not evidence of anything.
+    """
+    if total == 0:
+        return 0.0, 100.0
+    from scipy.stats import binomtest
+
+    interval = binomtest(correct, total).proportion_ci(confidence_level=confidence, method="wilson")
+    return round(100 * float(interval.low), 1), round(100 * float(interval.high), 1)
+
+
+def flip_test(fixed: int, broke: int) -> float:
+    """Two-sided p-value that ``fixed`` cases passing and ``broke`` failing anew is more than churn.
+
+    An exact sign (McNemar) test over the cases that changed between two runs of one suite: a
+    changed ranking or prompt moves a few answers each way, and only a lopsided count is a real
+    gain or loss. 1.0 when nothing changed.
+    """
+    if fixed + broke == 0:
+        return 1.0
+    from scipy.stats import binomtest
+
+    return float(binomtest(fixed, fixed + broke, 0.5).pvalue)
+
+
 def contains(haystack: str, needle: str) -> bool:
     """Case-, quote- and accent-insensitive substring test."""
     return " ".join(fold(needle).split()) in " ".join(fold(haystack).split())

@@ -61,6 +61,8 @@ def test_eval_writes_reports_compares_and_gates(tmp_path):
     assert report["metrics"]["questions"] == 15
     assert 0 <= report["metrics"]["retrieval_hit_at_k"] <= 100
     assert "refusal_auc" not in report["metrics"], "extractive mode has no refusal probability"
+    low, high = report["metrics"]["answer_accuracy_interval"]
+    assert low <= report["metrics"]["answer_accuracy"] <= high and high - low > 10, "15 questions say little"
     assert all(isinstance(c["reply"]["notes"], list) for c in report["cases"])
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") == 2 and "<script" not in page
@@ -80,6 +82,7 @@ def test_eval_writes_reports_compares_and_gates(tmp_path):
         "50",
     )
     assert "compared with the earlier report" in again.stdout
+    assert "0 fixed against 0 broken: sign test p = 1.00, within the churn" in again.stdout, "same cases, same run"
     assert again.returncode != 0 and "below threshold: refusal_recall" in again.stderr
 
 

@@ -1,6 +1,15 @@
 import pytest
 
-from rag.metrics import exact_match, f1, normalize_answer, percentile, refusal_auc, score_reply
+from rag.metrics import (
+    accuracy_interval,
+    exact_match,
+    f1,
+    flip_test,
+    normalize_answer,
+    percentile,
+    refusal_auc,
+    score_reply,
+)
 
 
 @pytest.mark.parametrize(
@@ -42,6 +51,21 @@ def test_refusal_auc_ranks_unanswerable_questions_by_refusal_probability():
 def reply(answer, short="", abstained=False, cited=""):
     citations = [{"text": cited}] if cited else []
     return {"answer": answer, "short_answer": short, "abstained": abstained, "citations": citations}
+
+
+def test_accuracy_interval_narrows_with_more_questions():
+    small, large = accuracy_interval(33, 66), accuracy_interval(330, 660)
+    assert small[0] < 50 < small[1] and large[0] < 50 < large[1]
+    assert small[1] - small[0] > 20 > large[1] - large[0]
+    assert accuracy_interval(0, 0) == (0.0, 100.0)
+    assert accuracy_interval(10, 10)[1] == 100.0 and accuracy_interval(10, 10)[0] > 60
+
+
+def test_flip_test_tells_churn_from_a_real_change():
+    assert flip_test(0, 0) == 1.0
+    assert flip_test(4, 6) > 0.5, "a few answers moving each way is churn"
+    assert flip_test(12, 1) < 0.01
+    assert flip_test(3, 3) == 1.0
 
 
 def test_score_answerable_and_unanswerable():
