@@ -61,6 +61,12 @@ BARE_DEMONSTRATIVE = re.compile(
 )
 """'that' standing for an event of the conversation: "When was that announced?"."""
 POSSESSIVES = frozenset({"his", "her", "their", "its"})
+HER_AS_OBJECT = re.compile(
+    r"\s*(?:[?.!,;:)]|$|(?:to|about|in|on|at|for|with|from|by|of|and|or|but|that|the|a|an|this|last|"
+    r"after|before|during|over|into|as|again|yesterday|today|when|why|how|if)\b)",
+    re.IGNORECASE,
+)
+"""What follows "her" when it is the object ("What did he tell her?"), not a possessive ("her title")."""
 PERSONAL_PRONOUNS = frozenset({"he", "him", "his", "she", "her", "hers"})
 PRONOUNS = PERSONAL_PRONOUNS | POSSESSIVES | {"it", "they", "them", "this", "that"}
 ASKS_WHO = re.compile(r"^\W*(who|whom|whose)\b", re.IGNORECASE)
@@ -116,14 +122,15 @@ def resolve_messages(question: str, word: str, history: Sequence[tuple[str, str]
 def substitute_reference(question: str, match: re.Match[str], referent: str) -> str:
     """The question with the referring words replaced by ``referent``, in good grammar.
 
-    Possessives keep 's ("their" of "the militias" gives "the militias'"), and a referent's
-    leading article is not capitalised mid-sentence ("Where does the militias' extortion ..."),
-    unless a name follows it ("The Guardian").
+    Possessives keep 's ("their" of "the militias" gives "the militias'"); "her" is one only when
+    a noun follows it ("her title", not "fined her in 2019"). A referent's leading article is not
+    capitalised mid-sentence ("Where does the militias' extortion ..."), unless a name follows it
+    ("The Guardian").
     """
     word = match.group(0).lower()
     if match.start() > 0:
         referent = re.sub(r"^(The|A|An)(?=\s+[a-z])", lambda article: article.group(0).lower(), referent)
-    if word in POSSESSIVES:
+    if word in POSSESSIVES and not (word == "her" and HER_AS_OBJECT.match(question, match.end())):
         plural = word == "their" and referent.endswith("s") and not referent.endswith("'s")
         referent = f"{referent}'" if plural else f"{referent}'s"
     return question[: match.start()] + referent + question[match.end() :]

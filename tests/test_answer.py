@@ -128,6 +128,10 @@ HISTORY = [
         ("Their leader?", "The militias", "The militias' leader?"),
         ("What did it cost?", "The Guardian", "What did The Guardian cost?"),
         ("Who owns it?", "A regional airline", "Who owns a regional airline?"),
+        ("What is her title?", "Ana Ruiz", "What is Ana Ruiz's title?"),
+        ("What did the minister tell her?", "Ana Ruiz", "What did the minister tell Ana Ruiz?"),
+        ("Why did the court fine her in 2019?", "Ana Ruiz", "Why did the court fine Ana Ruiz in 2019?"),
+        ("Who chose her as captain?", "Ana Ruiz", "Who chose Ana Ruiz as captain?"),
     ],
 )
 def test_reference_substitution(question, referent, expected):
