@@ -91,7 +91,10 @@ def test_eval_writes_reports_compares_and_gates(tmp_path):
 def test_squad_sample_with_the_local_model_keeps_its_floor(tmp_path):
     done = rag("eval", str(SQUAD), "--sample", "24", "--seed", "0", "--out", str(tmp_path), "--min-f1", "40")
     report = json.loads((tmp_path / "report.json").read_text())
-    print("SQuAD CI sample:", {k: round(v, 1) for k, v in report["metrics"].items() if not k.endswith("_s")})
+    print(
+        "SQuAD CI sample:",
+        {k: round(v, 1) if isinstance(v, float) else v for k, v in report["metrics"].items() if not k.endswith("_s")},
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert report["run"]["model"].startswith("local:qwen2.5-coder-1.5b-instruct-q4_k_m.gguf:sha256=cc324af0")
     assert 0 <= report["metrics"]["refusal_auc"] <= 100
