@@ -35,18 +35,14 @@ HEADLINE = [
 ]
 
 
-INTERVALS = {"answer_accuracy": "answer_accuracy_interval", "refusal_recall": "refusal_accuracy_interval"}
-"""Metrics shown with the 95% interval of their rate (see :func:`rag.metrics.accuracy_interval`)."""
-
-
 def shown(metrics: dict[str, Any], key: str) -> str:
-    """A metric as the reports print it: seconds to the millisecond, rates with their 95% interval."""
+    """A metric as the reports print it: seconds to the millisecond, a rate with its 95% interval if it has one."""
     value = metrics.get(key)
     if value is None:
         return "-"
     if key.endswith("_s"):
         return f"{value:.3f}"
-    interval = metrics.get(INTERVALS.get(key, ""))
+    interval = metrics.get(f"{key}_interval")
     return f"{value:.1f} ({interval[0]:.0f}–{interval[1]:.0f})" if interval else f"{value:.1f}"
 
 

@@ -93,7 +93,7 @@ def summarize(results: Sequence[Result]) -> dict[str, Any]:
         "retrieval_hit_at_k": 100 * mean([s["retrieval_hit"] for s in answerable]),
         "overall_accuracy": 100 * mean([s["correct"] for s in scores]),
     }
-    for name, group in (("answer_accuracy", answerable), ("refusal_accuracy", unanswerable)):
+    for name, group in (("answer_accuracy", answerable), ("refusal_recall", unanswerable)):
         if group:
             metrics[f"{name}_interval"] = accuracy_interval(sum(bool(s["correct"]) for s in group), len(group))
     auc = refusal_auc([(r.reply.get("p_refusal"), r.case.unanswerable) for r in results])
