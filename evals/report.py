@@ -142,12 +142,12 @@ def print_extras(console: Any, report: dict[str, Any]) -> None:
 
 
 def compare(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, float, float, float]]:
-    """(metric, old, new, change) for every metric both reports have."""
+    """(metric, old, new, change) for every metric both reports measured."""
     rows = []
     for key, _ in HEADLINE:
-        if key in old.get("metrics", {}) and key in new.get("metrics", {}):
-            a, b = float(old["metrics"][key]), float(new["metrics"][key])
-            rows.append((key, a, b, b - a))
+        before, after = old.get("metrics", {}).get(key), new.get("metrics", {}).get(key)
+        if before is not None and after is not None:
+            rows.append((key, float(before), float(after), float(after) - float(before)))
     return rows
 
 

@@ -63,6 +63,12 @@ def mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
+def rate(values: Sequence[float]) -> float | None:
+    """Percentage of a group, or None when the group is empty: a half with no unanswerable questions
+    has no refusal recall, which is not the same as refusing none of them."""
+    return 100 * mean(values) if values else None
+
+
 def summarize(results: Sequence[Result]) -> dict[str, Any]:
     """All suite metrics: SQuAD EM/F1, answer accuracy, refusals, citations, retrieval, latency."""
     scores = [r.scores for r in results]
@@ -81,16 +87,16 @@ def summarize(results: Sequence[Result]) -> dict[str, Any]:
         "unanswerable": len(unanswerable),
         "exact_match": 100 * mean([s["em"] for s in scores]),
         "f1": 100 * mean([s["f1"] for s in scores]),
-        "f1_answerable": 100 * mean([s["f1"] for s in answerable]),
-        "f1_unanswerable": 100 * mean([s["f1"] for s in unanswerable]),
-        "exact_match_answerable": 100 * mean([s["em"] for s in answerable]),
-        "answer_accuracy": 100 * mean([s["correct"] for s in answerable]),
-        "refusal_accuracy": 100 * mean([s["correct"] for s in unanswerable]),
-        "refusal_precision": 100 * mean([s["unanswerable"] for s in abstained]),
-        "refusal_recall": 100 * mean([s["abstained"] for s in unanswerable]),
-        "false_refusal": 100 * mean([s["abstained"] for s in answerable]),
-        "citation_support": 100 * mean([s["citation_supported"] for s in answered]),
-        "retrieval_hit_at_k": 100 * mean([s["retrieval_hit"] for s in answerable]),
+        "f1_answerable": rate([s["f1"] for s in answerable]),
+        "f1_unanswerable": rate([s["f1"] for s in unanswerable]),
+        "exact_match_answerable": rate([s["em"] for s in answerable]),
+        "answer_accuracy": rate([s["correct"] for s in answerable]),
+        "refusal_accuracy": rate([s["correct"] for s in unanswerable]),
+        "refusal_precision": rate([s["unanswerable"] for s in abstained]),
+        "refusal_recall": rate([s["abstained"] for s in unanswerable]),
+        "false_refusal": rate([s["abstained"] for s in answerable]),
+        "citation_support": rate([s["citation_supported"] for s in answered]),
+        "retrieval_hit_at_k": rate([s["retrieval_hit"] for s in answerable]),
         "overall_accuracy": 100 * mean([s["correct"] for s in scores]),
     }
     for name, group in (("answer_accuracy", answerable), ("refusal_recall", unanswerable)):

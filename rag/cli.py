@@ -341,9 +341,15 @@ def evaluate(
         ("refusal_recall", min_refusal),
         ("citation_support", min_citation),
     ]
-    missed = [
-        f"{name} {metrics[name]:.1f} < {floor}" for name, floor in gates if floor is not None and metrics[name] < floor
-    ]
+    missed = []
+    for name, floor in gates:
+        value = metrics.get(name)
+        if floor is None:
+            continue
+        if value is None:
+            missed.append(f"{name} cannot be measured: the suite has no questions of that kind")
+        elif value < floor:
+            missed.append(f"{name} {value:.1f} < {floor}")
     if missed:
         raise click.ClickException("below threshold: " + "; ".join(missed))
 

@@ -6,9 +6,9 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from evals.baseline import run_baseline
-from evals.report import print_report
+from evals.report import compare, print_report, shown
 from evals.run import scorer_summary, withheld_counts
-from evals.runner import Result
+from evals.runner import Result, summarize
 from evals.suites import Case, half_of, load_jsonl, load_realtimeqa, select_half, suite_corpus
 from rag.load import load
 
@@ -56,6 +56,16 @@ def test_withheld_answers_are_counted_per_check():
 
     counts = withheld_counts([result(False, "names"), result(False, "names"), result(True, "probe"), result(True, "")])
     assert counts == {"answerable": {"names": 2}, "unanswerable": {"probe": 1}}
+
+
+def test_a_half_without_unanswerable_questions_has_no_refusal_recall_rather_than_zero():
+    scores = {"unanswerable": False, "abstained": False, "correct": True, "em": 1.0, "f1": 1.0}
+    scores |= {"citation_supported": True, "retrieval_hit": True}
+    metrics = summarize([Result(Case(id="a", question="Who?", answers=["x"]), {}, [], scores)])
+    assert metrics["answer_accuracy"] == 100.0
+    assert metrics["refusal_recall"] is None and shown(metrics, "refusal_recall") == "-"
+    compared = compare({"metrics": {"refusal_recall": 50.0}}, {"metrics": metrics})
+    assert "refusal_recall" not in [metric for metric, *_ in compared]
 
 
 def test_a_run_over_both_halves_lists_only_the_tuning_half_s_failures(capsys):
