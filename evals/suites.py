@@ -158,10 +158,11 @@ def suite_corpus(path: Path, folder: Path) -> Path | None:
     """Write the articles a JSONL suite names in its ``corpus`` line into ``folder``.
 
     The line ``{"corpus": {"csv": PATH, "rows": [..]}}`` names rows of a news CSV (a path
-    relative to the suite file, with a ``text`` column and optional ``url``), so a suite over
-    published articles holds only row numbers, never the articles themselves. A line
-    ``{"corpus": {"folder": PATH}}`` names a folder of articles written for the suite, used
-    where it is. ``None`` when the suite has no such line.
+    relative to the suite file), so a suite over published articles holds only row numbers,
+    never the articles themselves. Those rows are written as a CSV of the same columns, which
+    ingestion reads as any archive export: a ``url`` column becomes the article's link, not
+    text. A line ``{"corpus": {"folder": PATH}}`` names a folder of articles written for the
+    suite, used where it is. ``None`` when the suite has no such line.
     """
     import csv
 
@@ -181,11 +182,11 @@ def suite_corpus(path: Path, folder: Path) -> Path | None:
     wanted = set(spec["rows"])
     folder.mkdir(parents=True, exist_ok=True)
     csv.field_size_limit(1 << 30)
-    with source.open(encoding="utf-8", newline="") as handle:
-        for number, row in enumerate(csv.DictReader(handle)):
-            if number in wanted:
-                lines = [row["text"].strip()]
-                if row.get("url"):
-                    lines.append(f"Source: {row['url']}")
-                (folder / f"{source.stem}-{number:05d}.txt").write_text("\n\n".join(lines) + "\n", encoding="utf-8")
+    with source.open(encoding="utf-8", newline="") as handle, (folder / source.name).open(
+        "w", encoding="utf-8", newline=""
+    ) as subset:
+        reader = csv.DictReader(handle)
+        writer = csv.DictWriter(subset, fieldnames=list(reader.fieldnames or []))
+        writer.writeheader()
+        writer.writerows(row for number, row in enumerate(reader) if number in wanted)
     return folder
