@@ -31,14 +31,39 @@ from rag.llm import model_fingerprint
 from rag.settings import Settings
 
 
-def load_cases(suite: Path, scratch: Path, corpus: Path | None) -> tuple[list[Case], Path | None]:
-    """The suite's cases and the folder of articles to answer them from (None: the configured index)."""
+def load_cases(suite: Path, folder: Path, corpus: Path | None) -> tuple[list[Case], Path | None]:
+    """The suite's cases and the folder of articles to answer them from (None: the configured index).
+
+    Articles the suite names but does not hold as files (SQuAD paragraphs, rows of a news CSV)
+    are written into ``folder``.
+    """
     if is_realtimeqa(suite):
         return load_realtimeqa(suite), suite / "articles"
     if suite.suffix.lower() == ".json":
-        folder = scratch / "corpus"
         return load_squad(suite, folder), folder
-    return load_jsonl(suite), suite_corpus(suite, scratch / "corpus") or corpus
+    return load_jsonl(suite), suite_corpus(suite, folder) or corpus
+
+
+def index_suite(
+    suite: Path,
+    settings: Settings,
+    embedder: Embedder,
+    scratch: Path,
+    corpus: Path | None = None,
+    suite_index: Path | None = None,
+) -> tuple[list[Case], Path | None, Settings]:
+    """The suite's cases, its folder of articles, and settings whose index holds them (unchanged without any).
+
+    With ``suite_index`` the articles the suite writes are kept in its ``articles`` folder, so
+    their sources stay the same from one run to the next, and the index is pruned to them: a
+    suite whose articles changed is never answered from the old ones.
+    """
+    cases, articles = load_cases(suite, suite_index / "articles" if suite_index else scratch / "corpus", corpus)
+    if articles is None:
+        return cases, None, settings
+    settings = settings.model_copy(update={"index_dir": suite_index or scratch / "index", "chroma_host": None})
+    Index(settings, embedder, create=True).ingest([articles], prune=True, progress=sys.stderr.isatty())
+    return cases, articles, settings
 
 
 def withheld_counts(results: Sequence[Result]) -> dict[str, dict[str, int]]:
@@ -107,13 +132,9 @@ def evaluate_suite(
 
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as scratch_name:
         scratch = Path(scratch_name)
-        cases, articles = load_cases(suite, scratch, corpus)
-        cases = sample_cases(select_half(cases, half), sample, seed)
         embedder = Embedder.from_settings(settings)
-        if articles is not None:
-            index_dir = suite_index or scratch / "index"
-            settings = settings.model_copy(update={"index_dir": index_dir, "chroma_host": None})
-            Index(settings, embedder, create=True).ingest([articles], progress=sys.stderr.isatty())
+        cases, articles, settings = index_suite(suite, settings, embedder, scratch, corpus, suite_index)
+        cases = sample_cases(select_half(cases, half), sample, seed)
         assistant = Assistant(settings, embedder=embedder)
         started = time.strftime("%Y-%m-%dT%H:%M:%S")
         began = time.perf_counter()

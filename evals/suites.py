@@ -182,9 +182,10 @@ def suite_corpus(path: Path, folder: Path) -> Path | None:
     wanted = set(spec["rows"])
     folder.mkdir(parents=True, exist_ok=True)
     csv.field_size_limit(1 << 30)
-    with source.open(encoding="utf-8", newline="") as handle, (folder / source.name).open(
-        "w", encoding="utf-8", newline=""
-    ) as subset:
+    with (
+        source.open(encoding="utf-8", newline="") as handle,
+        (folder / source.name).open("w", encoding="utf-8", newline="") as subset,
+    ):
         reader = csv.DictReader(handle)
         writer = csv.DictWriter(subset, fieldnames=list(reader.fieldnames or []))
         writer.writeheader()

@@ -15,11 +15,10 @@ import json
 import tempfile
 from pathlib import Path
 
-from evals.run import load_cases
+from evals.run import index_suite
 from evals.suites import sample_cases, select_half
 from rag.cite import anchor_evidence, missing_anchors, question_anchors
 from rag.embed import Embedder
-from rag.index import Index
 from rag.metrics import best_over, f1, score_reply
 from rag.pipeline import Assistant
 from rag.settings import Settings
@@ -53,11 +52,10 @@ def record(suite: Path, half: str, sample: int | None, seed: int, suite_index: P
     """Answer every case with the probe and the names check off, keeping what they would say."""
     with tempfile.TemporaryDirectory() as scratch:
         settings = Settings(refusal_threshold=1.01, require_question_numbers=False)
-        cases, articles = load_cases(suite, Path(scratch), settings.corpus if suite.suffix == ".jsonl" else None)
-        cases = sample_cases(select_half(cases, half), sample, seed)
-        settings = settings.model_copy(update={"index_dir": suite_index or Path(scratch) / "index"})
         embedder = Embedder.from_settings(settings)
-        Index(settings, embedder, create=True).ingest([articles or settings.corpus])
+        corpus = settings.corpus if suite.suffix == ".jsonl" else None
+        cases, _, settings = index_suite(suite, settings, embedder, Path(scratch), corpus, suite_index)
+        cases = sample_cases(select_half(cases, half), sample, seed)
         assistant = Assistant(settings, embedder=embedder)
         rows = []
         for case in cases:

@@ -7,9 +7,10 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from evals.baseline import run_baseline
 from evals.report import compare, print_report, shown
-from evals.run import scorer_summary, withheld_counts
+from evals.run import index_suite, scorer_summary, withheld_counts
 from evals.runner import Result, summarize
 from evals.suites import Case, half_of, load_jsonl, load_realtimeqa, select_half, suite_corpus
+from rag.index import Index
 from rag.load import load
 
 from .conftest import ROOT, SEED_CORPUS
@@ -121,6 +122,29 @@ def test_a_suite_names_csv_rows_and_only_those_become_its_corpus(tmp_path):
         ("Third story.", ""),
     ]
     assert [c.id for c in load_jsonl(suite)] == ["q1"]
+
+
+def test_a_kept_suite_index_follows_the_suite_s_rows(tmp_path, settings, embedder):
+    source = tmp_path / "news.csv"
+    source.write_text(
+        "category,url,text\n"
+        'sport,https://a.example/1,"The Harbour Rovers beat the Valley Stars by two goals to one on Saturday."\n'
+        'politics,https://a.example/2,"The city council approved a new tram line through the old town."\n',
+        encoding="utf-8",
+    )
+    suite = tmp_path / "suite.jsonl"
+    question = json.dumps({"id": "q1", "question": "Who beat the Valley Stars?", "answers": ["Harbour Rovers"]})
+    kept = tmp_path / "suite-index"
+
+    def indexed_urls(rows: list[int]) -> set[str]:
+        suite.write_text(json.dumps({"corpus": {"csv": "news.csv", "rows": rows}}) + "\n" + question + "\n")
+        _, articles, suite_settings = index_suite(suite, settings, embedder, tmp_path / "scratch", suite_index=kept)
+        assert articles == kept / "articles" and suite_settings.index_dir == kept
+        stored = Index(suite_settings, embedder).collection.get(include=["metadatas"])["metadatas"]
+        return {m["url"] for m in stored}
+
+    assert indexed_urls([0, 1]) == {"https://a.example/1", "https://a.example/2"}
+    assert indexed_urls([1]) == {"https://a.example/2"}, "a row the suite dropped is not answered from"
 
 
 def test_the_news_suite_has_every_kind_of_question():
