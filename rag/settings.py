@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     ollama_base_url: str = Field("http://127.0.0.1:11434", description="Ollama server URL.")
     llm_threads: int | None = Field(None, description="CPU threads for llama.cpp (all cores).")
     llm_context: int = Field(2048, description="Context window of the local model, in tokens.")
+    llm_rope_freq_base: float | None = Field(
+        None,
+        description="RoPE base frequency of a local GGUF model; 0 reads the file's own. Unset, the "
+        "packaged model runs with 10,000 (what its thresholds were tuned with), any other GGUF file with its own.",
+    )
     refusal_threshold: float = Field(
         0.05, description="Refuse when the local model's probability of refusing is above this."
     )

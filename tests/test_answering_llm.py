@@ -52,3 +52,9 @@ def test_an_answer_does_not_depend_on_the_question_asked_before_it(local_assista
     first, second = replies
     assert first.p_refusal is not None
     assert (first.answer, first.p_refusal) == (second.answer, second.p_refusal)
+
+
+def test_the_packaged_model_runs_with_the_rope_base_its_thresholds_were_tuned_with(local_assistant):
+    from rag.llm import LOCAL_MODEL
+
+    assert local_assistant.chat_model.client.context_params.rope_freq_base == LOCAL_MODEL.rope_freq_base == 10_000

@@ -37,3 +37,9 @@ def test_every_answer_of_a_weaker_model_is_found_in_its_cited_passage(small_assi
         assert support(reply.short_answer or reply.answer, cited, reply.question) >= SUPPORT_THRESHOLD, reply
     assert replies[3].abstained, "the article does not say who won the 2020 World Cup"
     assert sum(not r.abstained for r in replies[:3]) >= 1, "a model that answers nothing is no use either"
+
+
+def test_a_gguf_file_runs_with_the_rope_base_it_was_trained_with(small_assistant):
+    client = small_assistant.chat_model.client
+    assert float(client.metadata["qwen2.rope.freq_base"]) == 1_000_000
+    assert client.context_params.rope_freq_base == 0, "0 makes llama.cpp read the base from the file"
