@@ -64,8 +64,10 @@ def mean(values: Sequence[float]) -> float:
 
 
 def rate(values: Sequence[float]) -> float | None:
-    """Percentage of a group, or None when the group is empty: a half with no unanswerable questions
-    has no refusal recall, which is not the same as refusing none of them."""
+    """Percentage of a group, or None when the group is empty.
+
+    A half with no unanswerable questions has no refusal recall, which is not the same as refusing none.
+    """
     return 100 * mean(values) if values else None
 
 

@@ -343,9 +343,9 @@ def evaluate(
     ]
     missed = []
     for name, floor in gates:
-        value = metrics.get(name)
         if floor is None:
             continue
+        value = metrics.get(name)
         if value is None:
             missed.append(f"{name} cannot be measured: the suite has no questions of that kind")
         elif value < floor:
