@@ -17,6 +17,7 @@ from evals.report import build_report, print_comparison, print_report, write_out
 from evals.runner import Result, run_suite, summarize
 from evals.suites import (
     Case,
+    choose_cases,
     is_realtimeqa,
     load_jsonl,
     load_realtimeqa,
@@ -124,6 +125,7 @@ def evaluate_suite(
     compare_to: Path | None = None,
     failures: int = 20,
     use_as_of: bool = True,
+    case_ids: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Run ``suite`` and return its report (also printed, and written to ``out``)."""
     from rich.progress import Progress
@@ -134,7 +136,7 @@ def evaluate_suite(
         scratch = Path(scratch_name)
         embedder = Embedder.from_settings(settings)
         cases, articles, settings = index_suite(suite, settings, embedder, scratch, corpus, suite_index)
-        cases = sample_cases(select_half(cases, half), sample, seed)
+        cases = sample_cases(choose_cases(select_half(cases, half), case_ids), sample, seed)
         assistant = Assistant(settings, embedder=embedder)
         started = time.strftime("%Y-%m-%dT%H:%M:%S")
         began = time.perf_counter()
@@ -156,6 +158,7 @@ def evaluate_suite(
             "period_weight": settings.period_weight,
             "sample": sample,
             "seed": seed,
+            "cases": list(case_ids),
             "started": started,
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "wall_s": round(time.perf_counter() - began, 2),

@@ -6,9 +6,12 @@ import hashlib
 import json
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from rag.errors import UserError
 
 
 @dataclass
@@ -113,6 +116,21 @@ def load_squad(path: Path, corpus_dir: Path, sample: int | None = None, seed: in
                     )
                 )
     return sample_cases(cases, sample, seed)
+
+
+def choose_cases(cases: list[Case], ids: Sequence[str]) -> list[Case]:
+    """The cases named in ``ids`` (all of them when none is named), in the suite's order.
+
+    An id that is not among ``cases`` is an error, not an empty run: a typo, or a case of the
+    other half, should not pass as a clean report.
+    """
+    if not ids:
+        return cases
+    unknown = sorted(set(ids) - {c.id for c in cases})
+    if unknown:
+        raise UserError(f"no case {', '.join(unknown)} in the cases chosen (check the id, and --half)")
+    wanted = set(ids)
+    return [c for c in cases if c.id in wanted]
 
 
 def sample_cases(cases: list[Case], sample: int | None, seed: int) -> list[Case]:

@@ -283,6 +283,13 @@ def serve(settings: Settings, host: str, port: int, auth: str | None) -> None:
 )
 @click.option("--baseline", is_flag=True, help="Also run the plain LangChain RAG recipe on the same cases.")
 @click.option(
+    "--case",
+    "case_ids",
+    multiple=True,
+    metavar="ID",
+    help="Evaluate only this case (repeatable), e.g. to run a report's failures again.",
+)
+@click.option(
     "--ignore-as-of",
     is_flag=True,
     help="Ask every case now (the newest article's date) instead of at the case's as_of date.",
@@ -303,6 +310,7 @@ def evaluate(
     compare_to: Path | None,
     suite_index: Path | None,
     baseline: bool,
+    case_ids: tuple[str, ...],
     ignore_as_of: bool,
     min_f1: float | None,
     min_accuracy: float | None,
@@ -333,6 +341,7 @@ def evaluate(
         compare_to=compare_to,
         failures=failures,
         use_as_of=not ignore_as_of,
+        case_ids=case_ids,
     )
     metrics = report["metrics"]
     gates = [

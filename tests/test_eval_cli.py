@@ -86,6 +86,19 @@ def test_eval_writes_reports_compares_and_gates(tmp_path):
     assert again.returncode != 0 and "below threshold: refusal_recall" in again.stderr
 
 
+def test_eval_runs_only_the_cases_named_and_refuses_an_id_it_does_not_have(tmp_path):
+    base = ["eval", str(SEED_SUITE), "--llm", "extractive", "--corpus", str(SEED_CORPUS), "--half", "tune"]
+    done = rag(*base, "--case", "a05", "--case", "a03", "--out", str(tmp_path / "two"))
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "two" / "report.json").read_text())
+    assert [c["case"]["id"] for c in report["cases"]] == ["a03", "a05"], "the suite's order, only those"
+    assert report["run"]["cases"] == ["a05", "a03"]
+
+    other_half = rag(*base, "--case", "a03", "--case", "a01")
+    assert other_half.returncode != 0
+    assert "no case a01 in the cases chosen" in other_half.stderr and "Traceback" not in other_half.stderr
+
+
 @pytest.mark.llm
 @pytest.mark.skipif(not SQUAD.exists(), reason="needs ../shared/data beside the clone")
 def test_squad_sample_with_the_local_model_keeps_its_floor(tmp_path):
