@@ -535,6 +535,20 @@ def to_citation(n: int, chunk: Chunk) -> Citation:
     )
 
 
+def unstated_numbers(answer: str, question: str, cited: Sequence[str]) -> list[str]:
+    """The numbers of ``answer``, beyond the question's, that none of the ``cited`` texts holds.
+
+    Word-for-word support asks for most of an answer's words, so one number may be missing: a
+    second look answered "How many rockets were fired?" with "2. Later on Monday, militias
+    fired rockets at American forces …", every word from the passage but the count, which was
+    nowhere. A number is the fact a reader checks first, so every one must be in a cited passage
+    ("four" counts as "4", "2,500" as "2500", "11-day" by its "11").
+    """
+    have = set().union(*(stems(text) for text in cited))
+    parts = (part for term in content_terms(strip_markers(answer), exclude=question) for part in term.split("-"))
+    return [part for part in parts if any(ch.isdigit() for ch in part) and part not in have]
+
+
 def verify_citations(
     answer: str,
     claim: str,
@@ -551,7 +565,8 @@ def verify_citations(
     judged with its headline and the whole passage it was cut from, when ``sources`` holds that
     (see :func:`is_cited_about`).
     Markers out of range or pointing at a passage without support are dropped; the kept ones are
-    renumbered from 1 in order of appearance, and the text's markers are rewritten to match.
+    renumbered from 1 in order of appearance, and the text's markers are rewritten to match. An
+    answer stating a number that no kept passage holds is unsupported (see :func:`unstated_numbers`).
     """
     numbers = [n for n in cited_numbers(answer) if 1 <= n <= len(passages)]
     scores = {
@@ -563,7 +578,7 @@ def verify_citations(
         best = max(scores, key=lambda n: (scores[n], -n))
         if scores[best] >= threshold:
             kept = [best]
-    if not kept:
+    if not kept or unstated_numbers(answer, question, [passages[n - 1].text for n in kept]):
         return CitedAnswer(strip_markers(answer), [], supported=False)
     renumber = {old: new for new, old in enumerate(kept, start=1)}
     body = strip_markers(answer)

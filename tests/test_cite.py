@@ -17,6 +17,7 @@ from rag.cite import (
     strip_markers,
     support,
     to_citation,
+    unstated_numbers,
     verify_citations,
     words,
     yes_no_evidence,
@@ -64,6 +65,17 @@ def test_out_of_range_and_unsupported_markers_are_dropped():
     cited = verify_citations("Troops number 2,500 [9][1][3].", "2,500", PASSAGES)
     assert [c.text for c in cited.citations] == [PASSAGES[2].text]
     assert "[9]" not in cited.answer and cited.answer.endswith("[1].")
+
+
+def test_an_answer_stating_a_number_no_cited_passage_holds_is_unsupported():
+    rockets = [passage("Later on Monday, militias fired rockets at American forces in Syria.")]
+    question = "How many rockets were fired?"
+    claim = "militias fired rockets at American forces in Syria"
+    assert not verify_citations(f"2. {claim} [1].", claim, rockets, question).supported
+    assert verify_citations(f"{claim} [1].", claim, rockets, question).supported
+    counted = [passage("Militias fired two rockets at American forces in Syria and an 11-day truce ended.")]
+    assert verify_citations("2 rockets; an 11-day truce ended [1].", "2", counted, question).supported
+    assert unstated_numbers("An 11-day truce, 2,500 troops [1]", "", ["a truce of 11 days; 2500 troops"]) == []
 
 
 def test_unsupported_answer_gets_no_citation():
