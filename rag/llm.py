@@ -312,7 +312,6 @@ def _llama_cpp(path: Path, settings: Settings, rope_freq_base: float) -> Any:
             temperature=0.0,
             max_tokens=settings.max_answer_tokens,
             verbose=False,
-            model_kwargs={"flash_attn": settings.llm_flash_attention},
         )
     except Exception as exc:
         raise ModelUnavailableError(f"Cannot load GGUF model {path}: {exc}") from exc

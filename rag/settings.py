@@ -73,10 +73,6 @@ class Settings(BaseSettings):
     ollama_base_url: str = Field("http://127.0.0.1:11434", description="Ollama server URL.")
     llm_threads: int | None = Field(None, description="CPU threads for llama.cpp (all cores).")
     llm_context: int = Field(2048, description="Context window of the local model, in tokens.")
-    llm_flash_attention: bool = Field(
-        True,
-        description="Flash attention in llama.cpp: on 2 cores about 9% less time per answer, the same answers.",
-    )
     llm_rope_freq_base: float | None = Field(
         None,
         description="RoPE base frequency of a local GGUF model; 0 reads the file's own. Unset, the "

@@ -7,7 +7,7 @@ cites, and a question the article does not answer must be refused.
 import pytest
 
 from rag.cite import SUPPORT_THRESHOLD, support
-from rag.llm import SMALL_MODEL, assemble_packaged_model, load_chat_model
+from rag.llm import SMALL_MODEL, assemble_packaged_model
 from rag.pipeline import Assistant
 
 pytestmark = pytest.mark.llm
@@ -43,14 +43,3 @@ def test_a_gguf_file_runs_with_the_rope_base_it_was_trained_with(small_assistant
     client = small_assistant.chat_model.client
     assert float(client.metadata["qwen2.rope.freq_base"]) == 1_000_000
     assert client.context_params.rope_freq_base == 0, "0 makes llama.cpp read the base from the file"
-
-
-def test_flash_attention_is_on_unless_switched_off(seed_index_settings):
-    import llama_cpp
-
-    path = assemble_packaged_model(SMALL_MODEL, seed_index_settings.model_cache)
-    expected = {True: llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED, False: llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED}
-    for switch, flash in expected.items():
-        settings = seed_index_settings.model_copy(update={"llm": f"gguf:{path}", "llm_flash_attention": switch})
-        assert load_chat_model(settings).client.context_params.flash_attn_type == flash
-    assert seed_index_settings.llm_flash_attention, "on by default"
