@@ -126,10 +126,10 @@ def choose_cases(cases: list[Case], ids: Sequence[str]) -> list[Case]:
     """
     if not ids:
         return cases
-    unknown = sorted(set(ids) - {c.id for c in cases})
+    wanted = set(ids)
+    unknown = sorted(wanted - {c.id for c in cases})
     if unknown:
         raise UserError(f"no case {', '.join(unknown)} in the cases chosen (check the id, and --half)")
-    wanted = set(ids)
     return [c for c in cases if c.id in wanted]
 
 
