@@ -10,10 +10,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# llama.cpp is compiled for this CPU, but without Intel AMX: virtual machines (Firecracker among
+# them) report AMX while its tile registers cannot be used, and the first matrix product crashes.
+# No wheel cache, so that a build made before this flag is not reused.
+export CMAKE_ARGS ?= -DCMAKE_C_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16' -DCMAKE_CXX_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16'
+
 # torch first and pinned: an unpinned torch would pull several GB of CUDA packages.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-cache-dir -e '.[dev]'
 	$(BIN)/rag setup
 	touch $(STAMP)
 
