@@ -141,6 +141,17 @@ def chunk(article: Article, chunk_size: int = 600, chunk_overlap: int = 100, off
     return chunks
 
 
+MAX_GAP = 3
+"""Characters (white space) that may separate a sentence from the one it continues."""
+REFERS_BACK = re.compile(
+    r"^\W*(he|she|they|his|her|their|its)\b"
+    r"|[,”\"’']\s*(he|she|they|it|the \w+) (said|says|added|told|wrote|stated|announced|warned)\b",
+    re.IGNORECASE,
+)
+"""A sentence that continues the one before it, where its speaker or subject is named: it opens
+with "he", "they" or a possessive, or ends a quote with "he said" or "the group said"."""
+
+
 def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
     """Character spans of the sentences of ``text`` (shifted by ``offset``)."""
     spans: list[tuple[int, int]] = []

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rag.chunk import split_sentences
+from rag.chunk import MAX_GAP, REFERS_BACK, split_sentences
 from rag.timeframe import NAMED_YEAR
 from rag.types import Chunk, Citation
 
@@ -201,13 +201,24 @@ def yes_no_evidence(
 
 
 def lead_in(excerpt: Chunk, sources: Sequence[Chunk]) -> str:
-    """The sentence just before ``excerpt`` in the passage it was cut from, where its "it" or "he" is named."""
+    """The sentence just before ``excerpt`` in its article, where its "it" or "he" is named.
+
+    It is read from a passage of ``sources`` that reaches the excerpt's start: the one the
+    excerpt was cut from, or the one before it, when a chunk boundary falls between the two.
+    """
     for passage in sources:
-        if encloses(passage, excerpt):
+        if passage.doc_id == excerpt.doc_id and passage.start < excerpt.start <= passage.end + MAX_GAP:
             before = passage.text[: excerpt.start - passage.start]
             spans = split_sentences(before)
-            return before[spans[-1][0] : spans[-1][1]] if spans else ""
+            if spans:
+                return before[spans[-1][0] : spans[-1][1]]
     return ""
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of ``text``."""
+    spans = split_sentences(text)
+    return text[spans[0][0] : spans[0][1]] if spans else text
 
 
 def shared_terms(question: str, text: str) -> int:
@@ -218,13 +229,21 @@ def shared_terms(question: str, text: str) -> int:
 def is_cited_about(question: str, excerpt: Chunk, sources: Sequence[Chunk]) -> bool:
     """Whether a cited excerpt is about the question, read with its surroundings.
 
-    Either the excerpt is about it on its own, or its passage and headline are (see
-    :func:`surroundings`) and the excerpt itself holds at least two of the question's words:
+    Either the excerpt is about it on its own, or read after the sentence it continues, or its
+    passage and headline are (see :func:`surroundings`) and the excerpt itself holds at least two
+    of the question's words:
     "Dunmore is the latest town to see them arrive" answers a question about flood-relief
     crews surging into a valley town, while "his 175.07 strike rate", in a
     passage about the same player, does not answer one about his batting average.
+    A sentence that refers back (see :data:`rag.chunk.REFERS_BACK`) is read as the article
+    reads it: "'We will go to open war,' the group said." answers what the group named in the
+    sentence before it said, though it never names the group itself.
     """
     if is_about(question, excerpt.text):
+        return True
+    if REFERS_BACK.search(first_sentence(excerpt.text)) and is_about(
+        question, f"{lead_in(excerpt, sources)} {excerpt.text}"
+    ):
         return True
     return shared_terms(question, excerpt.text) >= RELEVANCE_ENOUGH_WORDS - 1 and is_about(
         question, surroundings(excerpt, sources)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.chunk import split_sentences
+from rag.chunk import MAX_GAP, REFERS_BACK, split_sentences
 from rag.cite import content_terms, is_about
 from rag.embed import Embedder
 from rag.types import Chunk
@@ -32,13 +32,6 @@ HAS_NUMBER = re.compile(
     re.IGNORECASE,
 )
 CARRY = 0.9
-MAX_GAP = 3
-"""Characters (white space) that may separate a sentence from the one it continues."""
-REFERS_BACK = re.compile(
-    r"^\W*(he|she|they|his|her|their|its)\b"
-    r"|[,”\"’']\s*(he|she|they|it|the \w+) (said|says|added|told|wrote|stated|announced|warned)\b",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from typing import Any
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag import answer as answering
+from rag.chunk import MAX_GAP
 from rag.cite import (
     CitedAnswer,
     anchor_evidence,
@@ -41,7 +42,6 @@ from rag.condense import condense, restates_last_turn, without_else
 from rag.embed import Embedder
 from rag.errors import RagError
 from rag.focus import (
-    MAX_GAP,
     Sentence,
     continuations,
     excerpt,

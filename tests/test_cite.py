@@ -97,6 +97,21 @@ def test_a_sentence_is_about_the_question_when_its_passage_is():
     assert not verify_citations("Dunmore [1].", "Dunmore", [stadium], question, sources=[aside]).supported
 
 
+def test_a_quote_ending_with_the_group_said_is_about_the_group_named_just_before_it():
+    question = "What else did Kata’ib Sayyid al-Shuhada say?"
+    named = "The group Kata’ib Sayyid al-Shuhada said four of its fighters had been killed."
+    quote = "“We will go to open war with the American occupation,” the group said in a statement."
+    before = Chunk("c0", "doc", named, 0, len(named), "Title")
+    after = Chunk("c1", "doc", quote, len(named) + 1, len(named) + 1 + len(quote), "Title")
+    answer, claim = "It would go to open war with the American occupation [1].", "open war with the American occupation"
+    assert not verify_citations(answer, claim, [after], question).supported
+    assert verify_citations(answer, claim, [after], question, sources=[before, after]).supported
+    elsewhere = dataclasses.replace(before, doc_id="other")
+    assert not verify_citations(answer, claim, [after], question, sources=[elsewhere, after]).supported
+    unquoted = dataclasses.replace(after, text="We will go to open war with the American occupation.")
+    assert not verify_citations(answer, claim, [unquoted], question, sources=[before, unquoted]).supported
+
+
 def test_no_passages():
     assert not verify_citations("Anything [1].", "anything", []).supported
 
