@@ -10,10 +10,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# llama.cpp is compiled for this CPU, but without Intel AMX: virtual machines (Firecracker among
-# them) report AMX while its tile registers cannot be used, and the first matrix product crashes.
+# llama.cpp is compiled for this CPU, but without Intel AMX: some virtual machines report AMX
+# while its tile registers cannot be used, and the first matrix product crashes.
 # No wheel cache, so that a build made before this flag is not reused.
-export CMAKE_ARGS ?= -DCMAKE_C_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16' -DCMAKE_CXX_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16'
+NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+export CMAKE_ARGS ?= -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'
 
 # torch first and pinned: an unpinned torch would pull several GB of CUDA packages.
 $(STAMP): pyproject.toml | $(BIN)/python
