@@ -38,11 +38,26 @@ def condense(question: str, history: History, chat_model: Any | None) -> str:
         return substitute_reference(question, reference, person)
     if chat_model is None or reference is None:
         return heuristic_condense(question, history)
-    output = chat_model.invoke(resolve_messages(question, reference.group(0), history), stop=["\n"])
-    referent = clean_referent(to_text(output), history, reference.group(0)) or previous_entity(history)
+    output = first_line(chat_model, resolve_messages(question, reference.group(0), history))
+    referent = clean_referent(output, history, reference.group(0)) or previous_entity(history)
     if not referent:
         return heuristic_condense(question, history)
     return substitute_reference(question, reference, referent)
+
+
+def first_line(chat_model: Any, messages: Sequence[BaseMessage]) -> str:
+    """The first line of the model's reply, read as it streams; generation stops at its end.
+
+    Not ``invoke(..., stop=[newline])``: ``ChatLlamaCpp`` streams by default and then drops ``stop``,
+    so the small model went on writing a whole new conversation, up to the token limit. Leading
+    blank lines are skipped, as before.
+    """
+    text = ""
+    for chunk in chat_model.stream(messages):
+        text += to_text(chunk)
+        if "\n" in text.lstrip():
+            break
+    return text.lstrip().split("\n")[0]
 
 
 REFERRING = re.compile(

@@ -1,7 +1,7 @@
 import re
 
 import pytest
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessageChunk
 
 from rag.answer import as_question, parse_draft, short_answer, stream_answer_text
 from rag.condense import (
@@ -157,28 +157,27 @@ def test_a_referring_noun_takes_a_name_or_a_phrase_with_that_noun(word, referent
 
 
 class RecordingModel:
-    """Plumbing only: records how the model is asked for a referent and replies ``referent``."""
+    """Plumbing only: streams ``reply`` piece by piece and records how much of it was read."""
 
-    def __init__(self, referent: str) -> None:
-        self.referent = referent
-        self.stops: list = []
+    def __init__(self, reply: str) -> None:
+        self.pieces = re.findall(r"\S+|\s+", reply)
+        self.calls = 0
+        self.read = 0
 
-    @property
-    def calls(self) -> int:
-        return len(self.stops)
-
-    def invoke(self, messages, stop=None):
-        self.stops.append(stop)
-        return AIMessage(self.referent)
+    def stream(self, messages):
+        self.calls += 1
+        for piece in self.pieces:
+            self.read += 1
+            yield AIMessageChunk(content=piece)
 
 
 def test_the_referent_is_one_line_and_generation_stops_at_its_end():
-    model = RecordingModel("Saeed Khatibzadeh")
+    model = RecordingModel("\nSaeed Khatibzadeh\n\nConversation:\nUser: Who is he?\nAssistant: A spokesman.")
     assert (
         condense("What did he say about the talks?", HISTORY, model)
         == "What did Saeed Khatibzadeh say about the talks?"
     )
-    assert model.stops == [["\n"]]
+    assert model.read == model.pieces.index("\n\n") + 1 < len(model.pieces)
 
 
 @pytest.mark.parametrize(
