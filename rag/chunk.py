@@ -152,6 +152,11 @@ REFERS_BACK = re.compile(
 with "he", "they" or a possessive, or ends a quote with "he said" or "the group said"."""
 
 
+def leads_into(earlier: Chunk, later: Chunk) -> bool:
+    """Whether ``later`` starts inside ``earlier`` or at most ``MAX_GAP`` characters after it, in one article."""
+    return earlier.doc_id == later.doc_id and earlier.start < later.start <= earlier.end + MAX_GAP
+
+
 def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
     """Character spans of the sentences of ``text`` (shifted by ``offset``)."""
     spans: list[tuple[int, int]] = []

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rag.chunk import MAX_GAP, REFERS_BACK, split_sentences
+from rag.chunk import REFERS_BACK, leads_into, split_sentences
 from rag.timeframe import NAMED_YEAR
 from rag.types import Chunk, Citation
 
@@ -207,7 +207,7 @@ def lead_in(excerpt: Chunk, sources: Sequence[Chunk]) -> str:
     excerpt was cut from, or the one before it, when a chunk boundary falls between the two.
     """
     for passage in sources:
-        if passage.doc_id == excerpt.doc_id and passage.start < excerpt.start <= passage.end + MAX_GAP:
+        if leads_into(passage, excerpt):
             before = passage.text[: excerpt.start - passage.start]
             spans = split_sentences(before)
             if spans:

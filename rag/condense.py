@@ -26,9 +26,8 @@ def condense(question: str, history: History, chat_model: Any | None) -> str:
     The model names the referent; when its reply is unusable, a previous answer that is just a
     name stands in, since a follow-up's "he" most often means the person just named. When the
     last question asked who and its answer is a name, "he" or "her" is that name without asking
-    the model, which saves a model call (about two seconds on 2 cores). Only the
-    reply's first line is read, so generation stops there: left to go on, the small model
-    sometimes writes a whole new conversation, up to the token limit.
+    the model, which saves a model call (about two seconds on 2 cores). Only the reply's first
+    line is read (see :func:`first_line`).
     """
     if not needs_condensing(question, history):
         return question

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.chunk import MAX_GAP, REFERS_BACK, split_sentences
+from rag.chunk import MAX_GAP, REFERS_BACK, leads_into, split_sentences
 from rag.cite import content_terms, is_about
 from rag.embed import Embedder
 from rag.types import Chunk
@@ -125,9 +125,7 @@ def continuations(passages: Sequence[Chunk], article_chunks: Sequence[Chunk]) ->
     have = {p.chunk_id for p in passages}
     found: list[Chunk] = []
     for passage in passages:
-        following = [
-            c for c in article_chunks if c.doc_id == passage.doc_id and passage.start < c.start <= passage.end + MAX_GAP
-        ]
+        following = [c for c in article_chunks if leads_into(passage, c)]
         if not following:
             continue
         chunk = min(following, key=lambda c: c.start)
