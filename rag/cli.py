@@ -366,8 +366,10 @@ def evaluate(
 def answer_jsonl(assistant: Any, lines: Iterable[str], filters: Filters = Filters()) -> Iterator[dict[str, Any]]:
     """One output object per input line, in order; a conversation carries its own history.
 
-    A line's own ``as_of``, ``since``, ``until`` and ``source`` replace those of ``filters``.
+    A line's own ``as_of``, ``since``, ``until`` and ``source`` replace those of ``filters``; its
+    ``history`` (as in ``POST /api/ask``) comes before its question or turns.
     """
+    from rag.condense import read_history
     from rag.timeframe import build_filters
 
     for number, line in enumerate(lines, start=1):
@@ -385,11 +387,11 @@ def answer_jsonl(assistant: Any, lines: Iterable[str], filters: Filters = Filter
                 *(item.get(key) or getattr(filters, key) for key in ("as_of", "since", "until")),
                 item.get("source") or filters.source,
             )
+            history = read_history(item.get("history"))
         except UserError as exc:
             yield {"id": item.get("id"), "line": number, "error": str(exc)}
             continue
         if isinstance(item.get("turns"), list):
-            history: list[tuple[str, str]] = []
             turns = []
             for question in item["turns"]:
                 reply = assistant.ask(str(question), history, line_filters)
@@ -398,7 +400,8 @@ def answer_jsonl(assistant: Any, lines: Iterable[str], filters: Filters = Filter
             last = turns[-1] if turns else {"question": "", "answer": "", "citations": []}
             yield {"id": item.get("id"), **last, "turns": turns}
         else:
-            yield {"id": item.get("id"), **assistant.ask(str(item.get("question", "")), filters=line_filters).to_dict()}
+            reply = assistant.ask(str(item.get("question", "")), history, line_filters)
+            yield {"id": item.get("id"), **reply.to_dict()}
 
 
 @cli.command(name="list")

@@ -15,9 +15,33 @@ from langchain_core.messages import BaseMessage, HumanMessage
 
 from rag.answer import answer_prefix, to_text
 from rag.cite import fold, stem, stems, strip_markers, support, words
+from rag.errors import UserError
 from rag.timeframe import TIME_WORDS, without_date_notes
 
 History = Sequence[tuple[str, str]]
+
+
+def read_history(value: Any) -> list[tuple[str, str]]:
+    """(question, answer) pairs from a caller's ``history``, as JSON gives it.
+
+    Takes ``[[question, answer], ...]`` pairs, or chat messages ``[{"role": "user", "content":
+    ...}, {"role": "assistant", ...}, ...]`` as OpenAI-style clients send them; a user message
+    without an answer after it is left out. Anything else is a :class:`UserError` saying so.
+    """
+    if not value:
+        return []
+    if isinstance(value, list) and all(isinstance(m, dict) for m in value):
+        pairs, question = [], None
+        for message in value:
+            if message.get("role") == "user":
+                question = str(message.get("content") or "")
+            elif message.get("role") == "assistant" and question is not None:
+                pairs.append((question, str(message.get("content") or "")))
+                question = None
+        return pairs
+    if isinstance(value, list) and all(isinstance(p, list | tuple) and len(p) >= 2 for p in value):
+        return [(str(p[0]), str(p[1])) for p in value]
+    raise UserError('history must be a list of [question, answer] pairs or of {"role": ..., "content": ...} messages.')
 
 
 def condense(question: str, history: History, chat_model: Any | None) -> str:

@@ -11,10 +11,12 @@ from rag.condense import (
     fits,
     needs_condensing,
     previous_entity,
+    read_history,
     restates_last_turn,
     substitute_reference,
     without_else,
 )
+from rag.errors import UserError
 from rag.pipeline import sanitize_question
 
 
@@ -282,3 +284,19 @@ def test_asked_what_else_the_sentence_the_last_turn_was_about_is_set_aside():
     assert not restates_last_turn("What else did he say?", asked_about_him)(his_words)
     assert without_else("What else did that group say?", history) == "What did that group say?"
     assert without_else("Who else was there?", []) == "Who else was there?"
+
+
+def test_history_is_read_from_pairs_or_chat_messages():
+    pairs = [["Who is Saeed Khatibzadeh?", "The spokesman [1]."]]
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Who is Saeed Khatibzadeh?"},
+        {"role": "assistant", "content": "The spokesman [1]."},
+        {"role": "user", "content": "What did he say?"},
+    ]
+    expected = [("Who is Saeed Khatibzadeh?", "The spokesman [1].")]
+    assert read_history(pairs) == read_history(messages) == expected
+    assert read_history(None) == read_history([]) == []
+    for bad in ("Who is he?", [["only a question"]], [{"role": "user", "content": "Q"}, ["Q", "A"]], 42):
+        with pytest.raises(UserError, match="history must be a list"):
+            read_history(bad)

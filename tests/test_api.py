@@ -35,6 +35,13 @@ def test_history_makes_follow_ups_work(live_server):
     )
     assert response.status_code == 200
     assert "disrupt" in response.json()["answer"].lower()
+    messages = [{"role": role, "content": text} for role, text in zip(("user", "assistant"), history[0], strict=True)]
+    as_messages = httpx.post(
+        f"{live_server['url']}/api/ask",
+        json={"question": "What did he say about the United States?", "history": messages},
+        timeout=900,
+    )
+    assert as_messages.json()["answer"] == response.json()["answer"]
 
 
 @pytest.mark.parametrize("body", [{"question": ""}, {"question": "   "}, {}])
@@ -52,6 +59,10 @@ def test_malformed_body_is_a_clear_client_error(live_server):
         timeout=30,
     )
     assert response.status_code == 422
+    bad_history = httpx.post(
+        f"{live_server['url']}/api/ask", json={"question": "What did he say?", "history": [["Who is he?"]]}, timeout=30
+    )
+    assert bad_history.status_code == 400 and "history must be a list" in bad_history.json()["detail"]
 
 
 def test_as_of_and_filters_in_the_request(time_server):

@@ -106,12 +106,20 @@ def test_jsonl_keeps_order_ids_and_conversations(index_dir):
                 }
             ),
             json.dumps({"id": "q2", "question": ""}),
+            json.dumps(
+                {
+                    "id": "h1",
+                    "question": "What did he say about the United States?",
+                    "history": [["Who is Saeed Khatibzadeh?", "The spokesman for the Iranian Foreign Ministry [1]."]],
+                }
+            ),
+            json.dumps({"id": "h2", "question": "What did he say?", "history": "Who is Saeed Khatibzadeh?"}),
         ]
     )
     done = rag("ask", "--jsonl", "-", "--llm", "extractive", "--index-dir", index_dir, stdin=lines)
     assert done.returncode == 0, done.stderr
     out = [json.loads(line) for line in done.stdout.splitlines()]
-    assert [o["id"] for o in out] == ["q1", None, "c1", "q2"]
+    assert [o["id"] for o in out] == ["q1", None, "c1", "q2", "h1", "h2"]
     assert "2,500" in out[0]["answer"]
     assert "error" in out[1]
     assert len(out[2]["turns"]) == 2
@@ -119,6 +127,9 @@ def test_jsonl_keeps_order_ids_and_conversations(index_dir):
     assert "Khatibzadeh" in out[2]["turns"][1]["standalone_question"]
     assert "disrupting the security of the region" in out[2]["answer"]
     assert out[3]["abstained"]
+    assert "Khatibzadeh" in out[4]["standalone_question"]
+    assert "disrupting the security of the region" in out[4]["answer"]
+    assert "history must be a list" in out[5]["error"]
 
 
 def test_unknown_backend_is_a_clear_error(index_dir):

@@ -18,6 +18,7 @@ from fastapi import Depends, FastAPI, HTTPException
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, Field
 
+from rag.condense import read_history
 from rag.display import plural
 from rag.errors import IndexUnavailableError, ModelUnavailableError, RagError
 from rag.load import SUPPORTED_SUFFIXES
@@ -48,7 +49,10 @@ class AskRequest(BaseModel):
     """Body of ``POST /api/ask``."""
 
     question: str = ""
-    history: list[list[str]] = Field(default_factory=list)
+    history: list[Any] = Field(
+        default_factory=list,
+        description='Earlier turns: [[question, answer], ...] or [{"role": "user", "content": ...}, ...].',
+    )
     as_of: str | None = Field(None, description="Answer as of this date (ISO); later articles are not used.")
     since: str | None = Field(None, description="Only articles dated on or after this date.")
     until: str | None = Field(None, description="Only articles dated on or before this date.")
@@ -312,8 +316,8 @@ def create_app(assistant: Assistant, auth: tuple[str, str] | None = None) -> Fas
 
     @app.post("/api/ask", dependencies=[Depends(check_auth)])
     def ask(body: AskRequest) -> dict[str, Any]:
-        history = [(pair[0], pair[1]) for pair in body.history if len(pair) >= 2]
         try:
+            history = read_history(body.history)
             filters = build_filters(body.as_of, body.since, body.until, body.source)
             return assistant.ask(body.question, history, filters).to_dict()
         except (IndexUnavailableError, ModelUnavailableError) as exc:
