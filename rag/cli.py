@@ -173,9 +173,10 @@ def ask(settings: Settings, question: str | None, as_json: bool, jsonl: TextIO |
 @cli.command()
 @common_options
 def setup(settings: Settings) -> None:
-    """Assemble and verify the packaged models once, so the first question is fast."""
+    """Assemble and verify the packaged models and evaluate the prompt's instructions once: a fast first answer."""
+    from rag.answer import answer_prefix
     from rag.embed import Embedder
-    from rag.llm import LOCAL_MODEL, assemble_packaged_model
+    from rag.llm import LOCAL_MODEL, assemble_packaged_model, load_chat_model, start_after_fixed_prefix
 
     embedder = Embedder.from_settings(settings)
     click.echo(
@@ -184,6 +185,10 @@ def setup(settings: Settings) -> None:
     )
     path = assemble_packaged_model(LOCAL_MODEL, settings.model_cache)
     click.echo(f"local chat model ready: {path} (sha256 {LOCAL_MODEL.sha256[:12]}… verified)")
+    chat_model = load_chat_model(settings)
+    if hasattr(getattr(chat_model, "client", None), "input_ids"):
+        start_after_fixed_prefix(chat_model, answer_prefix(), settings.prompt_state_dir)
+        click.echo(f"prompt instructions evaluated once and kept: {settings.prompt_state_dir}")
 
 
 @cli.command()

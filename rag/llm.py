@@ -227,7 +227,7 @@ _GRAMMARS: dict[str, Any] = {}
 ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 
 
-def start_after_fixed_prefix(chat_model: Any, prefix: Sequence[BaseMessage]) -> None:
+def start_after_fixed_prefix(chat_model: Any, prefix: Sequence[BaseMessage], state_dir: Path | None = None) -> None:
     """Make the next llama.cpp call evaluate its prompt from the end of ``prefix``, kept cached.
 
     llama.cpp reuses the longest start a prompt shares with the one before, and evaluating the
@@ -239,6 +239,11 @@ def start_after_fixed_prefix(chat_model: Any, prefix: Sequence[BaseMessage]) -> 
     in a row share: generation took 6% to 13% longer on the seed suite, whose questions mostly
     read the same article, and 5% longer on the India suite. Backends without a llama.cpp client
     are left alone.
+
+    Evaluating the prefix takes about 5 s on 2 cores, which every new process (a one-off ``rag
+    ask``) would pay before its first answer. With ``state_dir``, the evaluated prefix is saved
+    there (llama.cpp's state file, ~14 MB) and loaded by later processes: the same bytes the
+    evaluation gave, so the answers do not change.
     """
     client = getattr(chat_model, "client", None)
     tokens = _prefix_tokens(client, tuple(prefix)) if hasattr(client, "input_ids") else []
@@ -246,9 +251,70 @@ def start_after_fixed_prefix(chat_model: Any, prefix: Sequence[BaseMessage]) -> 
         return
     if client.n_tokens >= len(tokens) and client.input_ids[: len(tokens)].tolist() == tokens:
         client.n_tokens = len(tokens)
-    else:
-        client.reset()
+        return
+    client.reset()
+    path = state_dir / f"prefix-{_prefix_key(client, tokens)}.llama-state" if state_dir else None
+    if path is None or not _load_prefix_state(client, tokens, path):
         client.eval(tokens)
+        if path is not None:
+            _save_prefix_state(client, tokens, path)
+
+
+def _prefix_key(client: Any, tokens: list[int]) -> str:
+    """What an evaluated prefix depends on: the model file, llama.cpp, the context's settings, the tokens."""
+    import llama_cpp
+
+    model = Path(client.model_path)
+    stat = model.stat()
+    params = client.context_params
+    settings = [
+        str(model.resolve()),
+        stat.st_size,
+        stat.st_mtime_ns,
+        llama_cpp.__version__,
+        *(getattr(params, name) for name in ("n_ctx", "n_batch", "n_ubatch", "n_threads", "n_threads_batch")),
+        *(getattr(params, name) for name in ("rope_freq_base", "rope_freq_scale", "flash_attn_type")),
+        tokens,
+    ]
+    return hashlib.sha256(json.dumps(settings, default=str).encode()).hexdigest()[:24]
+
+
+def _load_prefix_state(client: Any, tokens: list[int], path: Path) -> bool:
+    """Restore the prefix evaluated into ``path``; False (and a clean context) when that fails."""
+    import ctypes
+
+    import llama_cpp
+
+    if not path.is_file():
+        return False
+    stored = (llama_cpp.llama_token * len(tokens))()
+    count = ctypes.c_size_t(0)
+    loaded = llama_cpp.llama_state_load_file(client.ctx, str(path).encode(), stored, len(tokens), ctypes.byref(count))
+    if not loaded or list(stored[: count.value]) != tokens:
+        log.warning("Ignoring the saved prompt state %s: it does not match this model.", path)
+        client.reset()
+        return False
+    client.input_ids[: len(tokens)] = tokens
+    client.n_tokens = len(tokens)
+    return True
+
+
+def _save_prefix_state(client: Any, tokens: list[int], path: Path) -> None:
+    """Write the evaluated prefix to ``path`` (atomically); a folder we cannot write only costs time."""
+    import llama_cpp
+
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        saved = llama_cpp.llama_state_save_file(
+            client.ctx, str(partial).encode(), (llama_cpp.llama_token * len(tokens))(*tokens), len(tokens)
+        )
+        if saved:
+            os.replace(partial, path)
+    except OSError as exc:
+        log.info("Could not save the prompt state to %s: %s", path, exc)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 _PREFIX_TOKENS: weakref.WeakKeyDictionary[Any, tuple[tuple[BaseMessage, ...], list[int]]] = weakref.WeakKeyDictionary()

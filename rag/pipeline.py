@@ -282,7 +282,7 @@ class Assistant:
         depend on the question asked before it.
         """
         try:
-            start_after_fixed_prefix(self.chat_model, answering.answer_prefix())
+            start_after_fixed_prefix(self.chat_model, answering.answer_prefix(), self.settings.prompt_state_dir)
             yield
         except RagError:
             raise

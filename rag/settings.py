@@ -135,3 +135,8 @@ class Settings(BaseSettings):
         0.6,
         description="An unsupported draft gets a second try on the closest sentence if it is at least this similar.",
     )
+
+    @property
+    def prompt_state_dir(self) -> Path:
+        """Where llama.cpp's evaluated prompt prefix is kept between runs (see ``rag.llm``)."""
+        return self.model_cache / "prompt-states"

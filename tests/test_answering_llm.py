@@ -58,3 +58,26 @@ def test_the_packaged_model_runs_with_the_rope_base_its_thresholds_were_tuned_wi
     from rag.llm import LOCAL_MODEL
 
     assert local_assistant.chat_model.client.context_params.rope_freq_base == LOCAL_MODEL.rope_freq_base == 10_000
+
+
+def test_a_saved_prompt_prefix_answers_exactly_as_an_evaluated_one(local_assistant, tmp_path, caplog):
+    from rag.answer import answer_prefix
+    from rag.llm import start_after_fixed_prefix
+
+    model = local_assistant.chat_model
+
+    def reply_after_prefix():
+        model.client.reset()
+        start_after_fixed_prefix(model, answer_prefix(), tmp_path)
+        reply = local_assistant.ask("How many U.S. troops remain in Iraq?")
+        return reply.answer, reply.p_refusal
+
+    evaluated = reply_after_prefix()
+    (state,) = tmp_path.glob("prefix-*.llama-state")
+    written = state.stat().st_mtime_ns
+    assert reply_after_prefix() == evaluated
+    assert state.stat().st_mtime_ns == written, "the prefix was evaluated again instead of loaded"
+    state.write_bytes(b"not a llama.cpp state")
+    assert reply_after_prefix() == evaluated
+    assert "Ignoring the saved prompt state" in caplog.text
+    assert state.stat().st_size > 1_000_000, "a damaged state file is replaced by a good one"
