@@ -138,6 +138,7 @@ def evaluate_suite(
         cases, articles, settings = index_suite(suite, settings, embedder, scratch, corpus, suite_index)
         cases = sample_cases(choose_cases(select_half(cases, half), case_ids), sample, seed)
         assistant = Assistant(settings, embedder=embedder)
+        assistant.warm_up()
         started = time.strftime("%Y-%m-%dT%H:%M:%S")
         began = time.perf_counter()
         with Progress(transient=True) as bar:
