@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
 import warnings
+from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -54,36 +57,45 @@ class Embedder:
     ) -> None:
         if backend not in BACKENDS:
             raise ModelUnavailableError(f"Unknown embedding backend {backend!r}; use one of {BACKENDS}.")
-        location = resolve_embedding_model(model)
-        if Path(location).exists():
+        self.location = resolve_embedding_model(model)
+        if Path(self.location).exists():
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.disable_progress_bar()
-
-        try:
-            self.model = SentenceTransformer(location, device="cpu")
-        except Exception as exc:
-            raise ModelUnavailableError(
-                f"Cannot load embedding model {model!r} ({exc}). Use 'packaged:all-MiniLM-L6-v2', "
-                "a local folder, or a Hugging Face name on a machine with internet."
-            ) from exc
         self.name = model
         self.backend = backend
         self.onnx = (
             OnnxEncoder(
-                self.model,
+                self,
                 export_dir or onnx_folder(DEFAULTS["model_cache"].default, model),
                 backend == "onnx-int8",
             )
             if backend.startswith("onnx")
             else None
         )
+        if self.onnx is None:
+            self.model  # noqa: B018 (load now: a model that cannot load is an error at start, not at the first question)
         self.batch_size = batch_size
         self.cache_size = cache_size
         self._cache: dict[str, np.ndarray] = {}
+
+    @cached_property
+    def model(self) -> Any:
+        """The sentence-transformers model: loaded only when needed, since importing it takes ~5 s.
+
+        The ONNX backends need it once, to export the model; after that they read the exported
+        file and the model's own tokenizer file.
+        """
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+        try:
+            return SentenceTransformer(self.location, device="cpu")
+        except Exception as exc:
+            raise ModelUnavailableError(
+                f"Cannot load embedding model {self.name!r} ({exc}). Use 'packaged:all-MiniLM-L6-v2', "
+                "a local folder, or a Hugging Face name on a machine with internet."
+            ) from exc
 
     def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
         """Embed ``texts`` as a float32 matrix of unit rows."""
@@ -120,9 +132,11 @@ class Embedder:
             export_dir=onnx_folder(settings.model_cache, settings.embedding_model),
         )
 
-    @property
+    @cached_property
     def dimension(self) -> int:
         """Length of one embedding vector."""
+        if self.onnx is not None:
+            return int(self.onnx.encode(["dimension"], 1).shape[1])
         return int(self.model.get_embedding_dimension() or 0)
 
 
@@ -131,32 +145,35 @@ class OnnxEncoder:
 
     sentence-transformers' own ONNX backend needs optimum, which pins an older transformers;
     exporting with torch.onnx and quantising with onnxruntime needs nothing new and no download.
+    Once exported, a model in a local folder is read with the ``tokenizers`` library from its
+    ``tokenizer.json``, without importing sentence-transformers and torch (~5 s at every start);
+    the tokens are the same as the model's own tokenizer gives (a test checks it).
     """
 
-    def __init__(self, model: Any, folder: Path, int8: bool) -> None:
+    def __init__(self, embedder: Embedder, folder: Path, int8: bool) -> None:
         import onnxruntime
 
-        self.tokenizer = model.tokenizer
-        self.max_length = model.get_max_seq_length() or 256
         self.int8 = int8
-        path = self._export(model, folder, int8)
+        path = self._export(embedder, folder, int8)
+        self.tokenize = fast_tokenizer(Path(embedder.location)) or model_tokenizer(embedder.model)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = os.cpu_count() or 1
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.inputs = [i.name for i in self.session.get_inputs()]
 
     @staticmethod
-    def _export(model: Any, folder: Path, int8: bool) -> Path:
+    def _export(embedder: Embedder, folder: Path, int8: bool) -> Path:
         """Export (and quantise) once, reusing the files after.
 
         Each file is written under a temporary name and renamed into place, so a process that
         starts at the same time never loads half a file.
         """
-        import torch
-
         folder.mkdir(parents=True, exist_ok=True)
         fp32, quantised = folder / "model.onnx", folder / "model-int8.onnx"
         if not fp32.exists():
+            import torch
+
+            model = embedder.model
 
             class Hidden(torch.nn.Module):
                 """The transformer as a registered submodule, so its weights export as weights."""
@@ -213,18 +230,67 @@ class OnnxEncoder:
         step = 1 if self.int8 else batch_size
         out = []
         for start in range(0, len(texts), step):
-            batch = self.tokenizer(
-                texts[start : start + step],
-                padding=True,
-                truncation=True,
-                max_length=self.max_length,
-                return_tensors="np",
-            )
+            batch = self.tokenize(texts[start : start + step])
             hidden = self.session.run(None, {n: batch[n] for n in self.inputs})[0]
             mask = batch["attention_mask"][..., None].astype(np.float32)
             pooled = (hidden * mask).sum(1) / np.clip(mask.sum(1), 1e-9, None)
             out.append(pooled / np.linalg.norm(pooled, axis=1, keepdims=True))
         return np.vstack(out).astype(np.float32)
+
+
+Tokenize = Callable[[list[str]], dict[str, np.ndarray]]
+
+
+def max_tokens(folder: Path) -> int:
+    """The longest input the sentence-transformers model reads, from its own config (256 if unsaid)."""
+    try:
+        config = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
+        return int(config.get("max_seq_length") or 256)
+    except (OSError, ValueError):
+        return 256
+
+
+def pad_token(folder: Path) -> str:
+    """The padding token named in the model's ``special_tokens_map.json`` ("[PAD]" if unsaid)."""
+    try:
+        token = json.loads((folder / "special_tokens_map.json").read_text(encoding="utf-8")).get("pad_token")
+    except (OSError, ValueError):
+        token = None
+    return (token.get("content") if isinstance(token, dict) else token) or "[PAD]"
+
+
+def fast_tokenizer(folder: Path) -> Tokenize | None:
+    """The model's ``tokenizer.json`` read by ``tokenizers``, or ``None`` without that file.
+
+    Texts are truncated as the model reads them and padded to the longest in the batch.
+    """
+    if not (folder / "tokenizer.json").is_file():
+        return None
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.enable_truncation(max_tokens(folder))
+    tokenizer.enable_padding(pad_id=tokenizer.token_to_id(pad_token(folder)) or 0, pad_token=pad_token(folder))
+
+    def tokenize(texts: list[str]) -> dict[str, np.ndarray]:
+        encodings = tokenizer.encode_batch(texts)
+        return {
+            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+        }
+
+    return tokenize
+
+
+def model_tokenizer(model: Any) -> Tokenize:
+    """The sentence-transformers model's own tokenizer, for models from a hub."""
+    max_length = model.get_max_seq_length() or 256
+
+    def tokenize(texts: list[str]) -> dict[str, np.ndarray]:
+        return dict(model.tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="np"))
+
+    return tokenize
 
 
 class ChromaEmbeddingFunction:

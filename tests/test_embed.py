@@ -1,5 +1,8 @@
 """The embedding backends: the ONNX exports must embed as the sentence-transformers model does."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -28,3 +31,22 @@ def test_a_text_gets_the_same_vector_whatever_it_is_embedded_with(embedder):
     alone = embedder.encode(TEXTS[1:2])
     among_others = embedder.encode(TEXTS)[1:2]
     assert np.array_equal(alone, among_others)
+
+
+def test_the_exported_model_reads_the_same_tokens_without_loading_sentence_transformers(embedder):
+    from pathlib import Path
+
+    from rag.embed import fast_tokenizer, model_tokenizer
+
+    texts = [*TEXTS, "", "Ünïcödé façade — naïve café ½ 中文 😀", "Kata’ib " * 400]
+    fast, own = fast_tokenizer(Path(embedder.location)), model_tokenizer(embedder.model)
+    for batch in [texts, *([t] for t in texts)]:
+        ours, theirs = fast(batch), own(batch)
+        assert all(np.array_equal(ours[key], theirs[key]) for key in theirs), batch
+    check = (
+        "import sys; from rag.embed import Embedder; from rag.settings import Settings; "
+        "Embedder.from_settings(Settings()).encode(['Which militias were struck?']); "
+        "print('sentence_transformers' in sys.modules, 'torch' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=600)
+    assert done.stdout.split() == ["False", "False"], done.stderr
