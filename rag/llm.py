@@ -261,7 +261,11 @@ def start_after_fixed_prefix(chat_model: Any, prefix: Sequence[BaseMessage], sta
 
 
 def _prefix_key(client: Any, tokens: list[int]) -> str:
-    """What an evaluated prefix depends on: the model file, llama.cpp, the context's settings, the tokens."""
+    """A name for the evaluated prefix: what its bytes depend on, hashed.
+
+    That is the model file, llama.cpp and the CPU features it uses, the context's settings and
+    the tokens: a home folder shared by two machines keeps one state for each.
+    """
     import llama_cpp
 
     model = Path(client.model_path)
@@ -272,6 +276,7 @@ def _prefix_key(client: Any, tokens: list[int]) -> str:
         stat.st_size,
         stat.st_mtime_ns,
         llama_cpp.__version__,
+        llama_cpp.llama_print_system_info().decode(errors="replace"),
         *(getattr(params, name) for name in ("n_ctx", "n_batch", "n_ubatch", "n_threads", "n_threads_batch")),
         *(getattr(params, name) for name in ("rope_freq_base", "rope_freq_scale", "flash_attn_type")),
         tokens,
