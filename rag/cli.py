@@ -10,6 +10,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -163,7 +164,8 @@ def ask(settings: Settings, question: str | None, as_json: bool, jsonl: TextIO |
             click.echo(json.dumps(line, ensure_ascii=False))
             sys.stdout.flush()
         return
-    reply = assistant.ask(question or "", filters=filters)
+    with reading_indicator():
+        reply = assistant.ask(question or "", filters=filters)
     if as_json:
         click.echo(json.dumps(reply.to_dict(), ensure_ascii=False))
         return
@@ -212,7 +214,8 @@ def chat(settings: Settings, filters: Filters) -> None:
             if interactive:
                 break
             continue
-        reply = assistant.ask(question, history, filters)
+        with reading_indicator():
+            reply = assistant.ask(question, history, filters)
         print_reply(reply)
         history.append((reply.question, reply.answer))
 
@@ -467,6 +470,16 @@ def open_index(settings: Settings) -> Any:
     from rag.index import Index
 
     return Index(settings, Embedder.from_settings(settings))
+
+
+def reading_indicator() -> AbstractContextManager[Any]:
+    """A spinner on stderr while a question is answered, for people at a terminal; else nothing."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        return nullcontext()
+    return console.status("Reading the articles…", spinner="dots")
 
 
 def print_reply(reply: Any) -> None:
