@@ -61,24 +61,26 @@ def condense(question: str, history: History, chat_model: Any | None) -> str:
         return substitute_reference(question, reference, person)
     if chat_model is None or reference is None:
         return heuristic_condense(question, history)
-    output = first_line(chat_model, resolve_messages(question, reference.group(0), history))
+    output = first_line(chat_model, resolve_messages(question, reference.group(0), history), LONGEST_REPLY_WORDS)
     referent = clean_referent(output, history, reference.group(0)) or previous_entity(history)
     if not referent:
         return heuristic_condense(question, history)
     return substitute_reference(question, reference, referent)
 
 
-def first_line(chat_model: Any, messages: Sequence[BaseMessage]) -> str:
+def first_line(chat_model: Any, messages: Sequence[BaseMessage], max_words: int | None = None) -> str:
     """The first line of the model's reply, read as it streams; generation stops at its end.
 
     Not ``invoke(..., stop=[newline])``: ``ChatLlamaCpp`` streams by default and then drops ``stop``,
     so the small model went on writing a whole new conversation, up to the token limit. Leading
-    blank lines are skipped, as before.
+    blank lines are skipped, as before. With ``max_words``, reading also stops once the line has
+    more words than that: a line too long to use costs no more time.
     """
     text = ""
     for chunk in chat_model.stream(messages):
         text += to_text(chunk)
-        if "\n" in text.lstrip():
+        line = text.lstrip()
+        if "\n" in line or (max_words is not None and len(line.split()) > max_words + 1):
             break
     return text.lstrip().split("\n")[0]
 
@@ -174,6 +176,12 @@ def substitute_reference(question: str, match: re.Match[str], referent: str) -> 
     return question[: match.start()] + referent + question[match.end() :]
 
 
+MAX_REFERENT_WORDS = 8
+LONGEST_REPLY_WORDS = MAX_REFERENT_WORDS + 5
+"""A reply line longer than this cannot hold a referent: before counting, ``clean_referent`` drops
+at most a lone quote mark at each end and "It refers to"."""
+
+
 def clean_referent(output: str, history: Sequence[tuple[str, str]], word: str = "") -> str:
     """The model's referent if it is a short phrase found in the conversation that fits ``word``, else "".
 
@@ -185,7 +193,7 @@ def clean_referent(output: str, history: Sequence[tuple[str, str]], word: str = 
         not line
         or line.lower() in PRONOUNS
         or is_time(line)
-        or len(line.split()) > 8
+        or len(line.split()) > MAX_REFERENT_WORDS
         or fold(line) not in fold(conversation_text(history))
     ):
         return ""

@@ -182,6 +182,18 @@ def test_the_referent_is_one_line_and_generation_stops_at_its_end():
     assert model.read == model.pieces.index("\n\n") + 1 < len(model.pieces)
 
 
+def test_reading_stops_once_the_line_is_too_long_to_be_a_referent():
+    rambling = (
+        "The question refers to the spokesman of the Iranian Foreign Ministry, who spoke about the talks "
+        "in Vienna and about the strikes at length on Monday.\nMore."
+    )
+    assert not clean_referent(rambling, HISTORY, "he")
+    no_referent = condense("What did he say about the talks?", HISTORY, RecordingModel("\n"))
+    model = RecordingModel(rambling)
+    assert condense("What did he say about the talks?", HISTORY, model) == no_referent
+    assert model.read < model.pieces.index("\n"), "reading went on to the end of the line"
+
+
 @pytest.mark.parametrize(
     ("history", "question", "expected"),
     [
