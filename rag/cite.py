@@ -163,6 +163,46 @@ def contradicts(question: str, answer: str, passages: Sequence[Chunk]) -> bool:
     return bool(said and stated) and said.group(1).lower() != stated
 
 
+ASKS_WHO = re.compile(r"^\W*who\b", re.IGNORECASE)
+ASKS_SUCCESSOR = re.compile(r"\b(replac(?:ed|es)|succeed(?:ed|s)|took over|takes over|new)\b", re.IGNORECASE)
+LEFT_AFTER_NAME = re.compile(
+    r"(?:,?\s+[\w’'-]+){0,6}?,?\s+(?:has |had |have )?(?:stepped down|steps down|step down|stepping down|"
+    r"resign(?:ed|s|ing)?|retir(?:ed|es|ing)|quit|was (?:ousted|fired|sacked|dismissed|replaced|removed|forced out)|"
+    r"left (?:the|his|her|its)|departed|will leave|is leaving)\b",
+    re.IGNORECASE,
+)
+LEFT_BEFORE_NAME = re.compile(
+    r"\b(?:former|outgoing|ex-|predecessor|replac(?:es|ed|ing)|succeed(?:s|ed|ing)|took over from|takes over from|"
+    r"in place of)\s+(?:[\w’'-]+\s+){0,3}$",
+    re.IGNORECASE,
+)
+
+
+def asks_for_holder(question: str, about_present: bool) -> bool:
+    """Whether ``question`` asks who holds a post now, or who took it over.
+
+    "Who is the chief executive?" and "Who replaced Hugo Brandt?" both want the newer holder;
+    ``about_present`` is whether the question asks how things stand (see ``rag.timeframe``).
+    """
+    return bool(ASKS_WHO.search(question)) and (about_present or bool(ASKS_SUCCESSOR.search(question)))
+
+
+def left_post(name: str, text: str) -> bool:
+    """Whether ``text`` says that ``name`` left a post, or was replaced in it.
+
+    "Hugo Brandt has stepped down as chief executive", "replaces Marta Kowal, who is retiring",
+    "former captain Babar Azam": a small model asked who holds the post answers with the name
+    the sentence puts first, though the sentence says that person no longer holds it.
+    """
+    name = name.strip()
+    if not name:
+        return False
+    for found in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE):
+        if LEFT_AFTER_NAME.match(text, found.end()) or LEFT_BEFORE_NAME.search(text[: found.start()]):
+            return True
+    return False
+
+
 def yes_no_evidence(
     question: str, answer: str, excerpts: Sequence[Chunk], sources: Sequence[Chunk]
 ) -> tuple[CitedAnswer, str] | None:

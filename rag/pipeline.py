@@ -20,15 +20,17 @@ from typing import Any
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag import answer as answering
-from rag.chunk import MAX_GAP
+from rag.chunk import MAX_GAP, split_sentences
 from rag.cite import (
     CitedAnswer,
     anchor_evidence,
+    asks_for_holder,
     content_terms,
     contradicts,
     fold,
     history_before,
     is_about,
+    left_post,
     missing_full_names,
     missing_numbers,
     stating_sentences,
@@ -120,6 +122,7 @@ GATES = {
     "names": "the cited passages hold none of the question's names of several words (an event, a prize)",
     "contradiction": "the draft's yes or no contradicted a sentence stating the question, which could not be quoted",
     "kind": "the answer is not the kind the question asks for (no time for “when”)",
+    "left_post": "asked who holds a post, the answer named someone its passage says left it, and no one else was found",
     "similarity": "no sentence was similar enough to the question (extractive mode)",
 }
 """The checks that can withhold an answer, by the name a reply's ``withheld_by`` gives."""
@@ -423,6 +426,10 @@ class Assistant:
                 f"The model's draft “{strip_markers(draft.answer)}” was not found in any passage, so it was withheld."
             )
             return withheld(turn, "support")
+        if self.settings.check_left_post and asks_for_holder(turn.standalone, turn.frame.about_present):
+            found = self._holder_not_leaver(turn, found)
+            if found is None:
+                return withheld(turn, "left_post")
         if yes_no and contradicts(turn.standalone, found[0].answer, turn.excerpts):
             turn.notes.append("The draft's yes or no contradicted the sentence stating the question.")
             found = self._quoted_evidence(turn, found[0].answer)
@@ -489,25 +496,48 @@ class Assistant:
         best = turn.sentences[0] if turn.sentences else None
         if best is None or best.score < self.settings.second_look_min_score:
             return None
-        retry = Turn(
-            question=turn.question,
-            history=turn.history,
-            standalone=turn.standalone,
-            excerpts=[excerpt(turn.passages[best.passage], best.start, best.end)],
-        )
-        for _ in self._generate_stream(retry):
-            pass
-        turn.timings["generate_s"] = turn.timings.get("generate_s", 0.0) + retry.timings["generate_s"]
-        turn.timings["second_look_s"] = retry.timings["generate_s"]
-        draft = answering.parse_draft(retry.raw, turn.standalone)
-        if draft.refused or self._doubtful(retry.p_refusal):
-            return None
-        found = supported_answer(draft, retry.excerpts, turn.standalone, turn.passages)
+        found = self._ask_again(turn, [excerpt(turn.passages[best.passage], best.start, best.end)])
         if found is not None:
             turn.notes.append(
                 "The first draft was not supported; this answer comes from a second look at the closest passage."
             )
         return found
+
+    def _holder_not_leaver(self, turn: Turn, found: tuple[CitedAnswer, str]) -> tuple[CitedAnswer, str] | None:
+        """``found``, unless its cited passage says the person named left the post asked about.
+
+        Asked "Who is the chief executive?" beside "Hugo Brandt has stepped down as chief
+        executive. The board named Ines Moreau as the new chief executive.", the small model
+        answers with the name that comes first. Then the model is asked again without the
+        sentences saying that person left, and that answer is verified as before.
+        """
+        name = found[1] or strip_markers(found[0].answer)
+        if not any(left_post(name, citation.text) for citation in found[0].citations):
+            return found
+        turn.notes.append(f"The cited passage says {name} left that post or was replaced in it.")
+        remaining = [
+            excerpt(chunk, start, end)
+            for chunk in turn.excerpts
+            for start, end in split_sentences(chunk.text)
+            if not left_post(name, chunk.text[start:end])
+        ]
+        again = self._ask_again(turn, remaining) if remaining else None
+        if again is None or any(left_post(again[1], c.text) for c in again[0].citations):
+            return None
+        turn.notes.append("The answer comes from the passages without the sentences saying so.")
+        return again
+
+    def _ask_again(self, turn: Turn, excerpts: list[Chunk]) -> tuple[CitedAnswer, str] | None:
+        """The model's answer from ``excerpts`` alone, verified as a first draft is; ``None`` if it refuses."""
+        retry = Turn(question=turn.question, history=turn.history, standalone=turn.standalone, excerpts=excerpts)
+        for _ in self._generate_stream(retry):
+            pass
+        turn.timings["generate_s"] = turn.timings.get("generate_s", 0.0) + retry.timings["generate_s"]
+        turn.timings["second_look_s"] = turn.timings.get("second_look_s", 0.0) + retry.timings["generate_s"]
+        draft = answering.parse_draft(retry.raw, turn.standalone)
+        if draft.refused or self._doubtful(retry.p_refusal):
+            return None
+        return supported_answer(draft, retry.excerpts, turn.standalone, turn.passages)
 
     def _doubtful(self, p_refusal: float | None, threshold: float | None = None) -> bool:
         """True when the model leaned towards refusing more than ``threshold`` (else the tuned one) allows."""

@@ -131,6 +131,11 @@ class Settings(BaseSettings):
         description="Refuse when the cited passages hold none of the question's names of several words "
         "(“Harlow Open”, “Kestrel Book Award”): they answer about another event.",
     )
+    check_left_post: bool = Field(
+        True,
+        description="Asked who holds a post now, or who took it over, do not answer with someone the cited passage "
+        "says left it (“has stepped down”, “former”); ask again without those sentences.",
+    )
     second_look_min_score: float = Field(
         0.6,
         description="An unsupported draft gets a second try on the closest sentence if it is at least this similar.",

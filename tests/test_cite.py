@@ -4,11 +4,13 @@ import pytest
 
 from rag.cite import (
     anchor_evidence,
+    asks_for_holder,
     cited_numbers,
     contradicts,
     date_words,
     history_before,
     is_about,
+    left_post,
     missing_anchors,
     missing_full_names,
     missing_numbers,
@@ -293,3 +295,28 @@ def test_a_yes_answer_is_supported_by_the_words_it_repeats():
     claim = "Yes, the Iraqi government protested the U.S. attack [1]."
     question = "Did the Iraqi government protest the U.S. attack?"
     assert support(claim, "The Iraqi government strongly protested the U.S. attack.", question) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "left"),
+    [
+        ("Hugo Brandt", "BERLIN — Hugo Brandt has stepped down as chief executive of Northwind Rail.", True),
+        ("Marta Kowal", "Brandt replaces Marta Kowal, who is retiring.", True),
+        ("Babar Azam", "Former Pakistan captains Babar Azam and Mohammad Rizwan were left out.", True),
+        ("Anil Ambani", "Anil Ambani resigned from the board on Tuesday.", True),
+        ("Ines Moreau", "The board named Ines Moreau, its finance director, as the new chief executive.", False),
+        ("Hugo Brandt", "Northwind Rail has appointed Hugo Brandt as its chief executive.", False),
+        ("Saeed Khatibzadeh", "Saeed Khatibzadeh, spokesman for the Iranian Foreign Ministry, said so.", False),
+        ("Brandt", "Hugo Brandtner has stepped down.", False),
+    ],
+)
+def test_a_sentence_saying_someone_left_a_post(name, text, left):
+    assert left_post(name, text) is left
+
+
+def test_questions_for_whoever_holds_a_post_now():
+    assert asks_for_holder("Who is the chief executive of Northwind Rail?", about_present=True)
+    assert asks_for_holder("Who replaced Hugo Brandt?", about_present=False)
+    assert asks_for_holder("Who is the new coach?", about_present=False)
+    assert not asks_for_holder("Who resigned from the board?", about_present=False)
+    assert not asks_for_holder("How many troops remain?", about_present=True)

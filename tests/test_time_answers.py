@@ -35,3 +35,11 @@ def test_a_named_year_is_answered_from_that_year(assistant):
     assert not reply.abstained, reply.notes
     assert "Berg" in reply.answer
     assert reply.citations[0].date == "2020-10-08"
+
+
+def test_asked_who_holds_a_post_the_one_who_left_it_is_not_the_answer(assistant):
+    reply = assistant.ask("Who is the chief executive of Northwind Rail?", filters=Filters(as_of=date(2023, 5, 1)))
+    assert not reply.abstained, reply.notes
+    assert "Moreau" in reply.answer and "Brandt" not in reply.answer
+    assert any("left that post" in note for note in reply.notes)
+    assert "Moreau" in reply.citations[0].text
