@@ -76,13 +76,12 @@ def first_line(chat_model: Any, messages: Sequence[BaseMessage], max_words: int 
     blank lines are skipped, as before. With ``max_words``, reading also stops once the line has
     more words than that: a line too long to use costs no more time.
     """
-    text = ""
+    line = ""
     for chunk in chat_model.stream(messages):
-        text += to_text(chunk)
-        line = text.lstrip()
+        line = (line + to_text(chunk)).lstrip()
         if "\n" in line or (max_words is not None and len(line.split()) > max_words + 1):
             break
-    return text.lstrip().split("\n")[0]
+    return line.split("\n")[0]
 
 
 REFERRING = re.compile(

@@ -270,7 +270,8 @@ def fast_tokenizer(folder: Path) -> Tokenize | None:
 
     tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
     tokenizer.enable_truncation(max_tokens(folder))
-    tokenizer.enable_padding(pad_id=tokenizer.token_to_id(pad_token(folder)) or 0, pad_token=pad_token(folder))
+    pad = pad_token(folder)
+    tokenizer.enable_padding(pad_id=tokenizer.token_to_id(pad) or 0, pad_token=pad)
 
     def tokenize(texts: list[str]) -> dict[str, np.ndarray]:
         encodings = tokenizer.encode_batch(texts)
