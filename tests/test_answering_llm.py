@@ -60,6 +60,17 @@ def test_the_packaged_model_runs_with_the_rope_base_its_thresholds_were_tuned_wi
     assert local_assistant.chat_model.client.context_params.rope_freq_base == LOCAL_MODEL.rope_freq_base == 10_000
 
 
+def test_the_llama_cpp_chat_model_streams_what_it_returns_and_honours_stop(local_assistant):
+    from langchain_core.messages import HumanMessage
+
+    model = local_assistant.chat_model
+    messages = [HumanMessage("Write the numbers 1 to 5, each on its own line, and nothing else.")]
+    whole = model.invoke(messages).content
+    assert "".join(chunk.content for chunk in model.stream(messages)) == whole
+    assert whole.strip().splitlines()[:2] == ["1", "2"]
+    assert model.invoke(messages, stop=["\n"]).content.strip() == "1"
+
+
 def test_a_saved_prompt_prefix_answers_exactly_as_an_evaluated_one(local_assistant, tmp_path, caplog):
     from rag.answer import answer_prefix
     from rag.llm import start_after_fixed_prefix
