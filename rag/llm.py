@@ -231,6 +231,11 @@ _GRAMMARS: dict[str, Any] = {}
 ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 
 
+def chat_dicts(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
+    """LangChain messages as the ``{"role", "content"}`` dictionaries llama.cpp's chat template takes."""
+    return [{"role": ROLES[message.type], "content": message.content} for message in messages]
+
+
 def start_after_fixed_prefix(chat_model: Any, prefix: Sequence[BaseMessage], state_dir: Path | None = None) -> None:
     """Make the next llama.cpp call evaluate its prompt from the end of ``prefix``, kept cached.
 
@@ -267,8 +272,8 @@ def start_after_fixed_prefix(chat_model: Any, prefix: Sequence[BaseMessage], sta
 def _prefix_key(client: Any, tokens: list[int]) -> str:
     """A name for the evaluated prefix: what its bytes depend on, hashed.
 
-    That is the model file, llama.cpp and the CPU features it uses, the context's settings and
-    the tokens: a home folder shared by two machines keeps one state for each.
+    That is the model file, llama.cpp and the CPU features it uses, the context's settings, the
+    layers run on a GPU and the tokens: a home folder shared by two machines keeps one state for each.
     """
     import llama_cpp
 
@@ -283,6 +288,7 @@ def _prefix_key(client: Any, tokens: list[int]) -> str:
         llama_cpp.llama_print_system_info().decode(errors="replace"),
         *(getattr(params, name) for name in ("n_ctx", "n_batch", "n_ubatch", "n_threads", "n_threads_batch")),
         *(getattr(params, name) for name in ("rope_freq_base", "rope_freq_scale", "flash_attn_type")),
+        client.model_params.n_gpu_layers,
         tokens,
     ]
     return hashlib.sha256(json.dumps(settings, default=str).encode()).hexdigest()[:24]
@@ -349,7 +355,7 @@ def _prefix_tokens(client: Any, prefix: tuple[BaseMessage, ...]) -> list[int]:
         formatter = Jinja2ChatFormatter(
             template=template, eos_token=token_text(client.token_eos()), bos_token=token_text(client.token_bos())
         )
-        messages = [{"role": ROLES[message.type], "content": message.content} for message in prefix]
+        messages = chat_dicts(prefix)
 
         def prompt_tokens(last_message: str) -> list[int]:
             prompt = formatter(messages=[*messages, {"role": "user", "content": last_message}]).prompt
@@ -383,6 +389,7 @@ def _llama_cpp(path: Path, settings: Settings, rope_freq_base: float) -> LlamaCp
             n_batch=512,
             rope_freq_base=rope_freq_base if settings.llm_rope_freq_base is None else settings.llm_rope_freq_base,
             rope_freq_scale=0.0,
+            n_gpu_layers=settings.llm_gpu_layers,
             verbose=False,
         )
     except Exception as exc:
@@ -430,7 +437,7 @@ class LlamaCppChat(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         completion = self.client.create_chat_completion(
-            messages=[{"role": ROLES[message.type], "content": message.content} for message in messages],
+            messages=chat_dicts(messages),
             stream=True,
             max_tokens=self.max_tokens,
             temperature=self.temperature,

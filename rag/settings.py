@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     ollama_base_url: str = Field("http://127.0.0.1:11434", description="Ollama server URL.")
     llm_threads: int | None = Field(None, description="CPU threads for llama.cpp (all cores).")
     llm_context: int = Field(2048, description="Context window of the local model, in tokens.")
+    llm_gpu_layers: int = Field(
+        0,
+        description="Layers of a GGUF model that llama.cpp runs on the GPU (-1: all). Needs llama-cpp-python "
+        "built with GPU support; a CPU build runs every layer on the CPU whatever this says.",
+    )
     llm_rope_freq_base: float | None = Field(
         None,
         description="RoPE base frequency of a local GGUF model; 0 reads the file's own. Unset, the "

@@ -43,3 +43,15 @@ def test_a_gguf_file_runs_with_the_rope_base_it_was_trained_with(small_assistant
     client = small_assistant.chat_model.client
     assert float(client.metadata["qwen2.rope.freq_base"]) == 1_000_000
     assert client.context_params.rope_freq_base == 0, "0 makes llama.cpp read the base from the file"
+
+
+def test_gpu_layers_reach_llama_cpp_and_a_cpu_build_still_answers(small_assistant):
+    from rag.llm import load_chat_model
+
+    settings = small_assistant.settings.model_copy(update={"llm_gpu_layers": -1})
+    model = load_chat_model(settings)
+    assert model.client.model_params.n_gpu_layers == 2**31 - 1, "-1 (all layers) reaches llama.cpp as the largest int"
+    assert small_assistant.chat_model.client.model_params.n_gpu_layers == 0
+    on_cpu = small_assistant.ask(QUESTIONS[1])
+    asked = Assistant(settings, embedder=small_assistant.embedder, chat_model=model).ask(QUESTIONS[1])
+    assert (asked.answer, asked.p_refusal) == (on_cpu.answer, on_cpu.p_refusal)
