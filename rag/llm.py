@@ -404,9 +404,9 @@ class LlamaCppChat(BaseChatModel):
     probe, the cached prompt prefix). Keyword arguments of a call (``grammar``,
     ``logits_processor``) go to ``create_chat_completion`` as they are. The sampling settings
     are those every threshold and check here was tuned with: temperature 0 picks the likeliest
-    token after a repeat penalty of 1.1 over the last 64 tokens (``top_p`` and ``top_k`` then
-    change nothing). langchain-community's ``ChatLlamaCpp``, which this replaces, is archived;
-    with the same settings the answers are the same.
+    token after a repeat penalty of 1.1 over the last 64 tokens it generated (``top_p`` and
+    ``top_k`` then change nothing). It replaces langchain-community's ``ChatLlamaCpp`` (that
+    package is no longer maintained); with the same settings the answers are the same.
     """
 
     client: Any
