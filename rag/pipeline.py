@@ -151,6 +151,12 @@ def supported_answer(
     return None
 
 
+def answered_phrase(found: tuple[CitedAnswer, str]) -> str:
+    """What a verified answer names: its short answer, else the answer without citation markers."""
+    cited, short = found
+    return short or strip_markers(cited.answer)
+
+
 def sanitize_question(raw: Any, max_chars: int) -> tuple[str, list[str]]:
     """A printable, bounded question, and notes on what was changed."""
     notes: list[str] = []
@@ -436,7 +442,7 @@ class Assistant:
             if found is None:
                 turn.notes.append("That sentence could not be quoted, so the answer was withheld.")
                 return withheld(turn, "contradiction")
-        if names_no_time(turn.standalone, found[1] or strip_markers(found[0].answer)):
+        if names_no_time(turn.standalone, answered_phrase(found)):
             turn.notes.append("The question asks when, and the answer names no time, so it was withheld.")
             return withheld(turn, "kind")
         # The user's own words: what a follow-up's rewrite put in stays unchecked.
@@ -511,7 +517,7 @@ class Assistant:
         answers with the name that comes first. Then the model is asked again without the
         sentences saying that person left, and that answer is verified as before.
         """
-        name = found[1] or strip_markers(found[0].answer)
+        name = answered_phrase(found)
         if not any(left_post(name, citation.text) for citation in found[0].citations):
             return found
         turn.notes.append(f"The cited passage says {name} left that post or was replaced in it.")
@@ -522,7 +528,7 @@ class Assistant:
             if not left_post(name, chunk.text[start:end])
         ]
         again = self._ask_again(turn, remaining) if remaining else None
-        if again is None or any(left_post(again[1], c.text) for c in again[0].citations):
+        if again is None or any(left_post(answered_phrase(again), c.text) for c in again[0].citations):
             return None
         turn.notes.append("The answer comes from the passages without the sentences saying so.")
         return again
