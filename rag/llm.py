@@ -7,13 +7,11 @@ Every backend is a LangChain chat model, so the answer chain does not care which
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import logging
 import os
 import weakref
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,23 +21,11 @@ from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 
 from rag.errors import ModelUnavailableError, UserError
+from rag.packaged import PackagedGGUF, assemble_packaged_model, file_sha256
+from rag.providers import failure_reason, openai_api_key, optional_module
 from rag.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class PackagedGGUF:
-    """A GGUF file shipped in numbered PyPI part packages, concatenated in order."""
-
-    filename: str
-    package_pattern: str
-    part_pattern: str
-    parts: int
-    sha256: str
-    size: int
-    rope_freq_base: float = 0.0
-    """The RoPE base frequency the model runs with; 0 reads the one in the file."""
 
 
 LOCAL_MODEL = PackagedGGUF(
@@ -67,59 +53,6 @@ SMALL_MODEL = PackagedGGUF(
 BACKENDS = ("local", "gguf:PATH", "ollama:MODEL", "openai:MODEL", "extractive")
 
 
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, read in 8 MiB blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(8 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def assemble_packaged_model(spec: PackagedGGUF, cache: Path) -> Path:
-    """Concatenate the parts into ``cache`` once, check size and SHA-256, and reuse it after.
-
-    A ``.verified`` note beside the file records size and mtime, so later starts skip re-hashing
-    the gigabyte unless the file changed.
-    """
-    target = cache / spec.filename
-    note = target.with_suffix(".verified")
-    if target.exists() and note.exists():
-        stat = target.stat()
-        if json.loads(note.read_text()) == {
-            "sha256": spec.sha256,
-            "size": stat.st_size,
-            "mtime": stat.st_mtime,
-        }:
-            return target
-    cache.mkdir(parents=True, exist_ok=True)
-    if not (target.exists() and target.stat().st_size == spec.size and file_sha256(target) == spec.sha256):
-        partial = target.with_suffix(".part")
-        with partial.open("wb") as out:
-            for n in range(1, spec.parts + 1):
-                try:
-                    package = importlib.import_module(spec.package_pattern.format(n=n))
-                except ImportError as exc:
-                    raise ModelUnavailableError(
-                        f"Model part package {spec.package_pattern.format(n=n)} is not installed; "
-                        "run the README's set-up command (make setup)."
-                    ) from exc
-                with (Path(package.__file__).parent / spec.part_pattern.format(n=n)).open("rb") as part:
-                    while block := part.read(8 << 20):
-                        out.write(block)
-        actual = file_sha256(partial)
-        if actual != spec.sha256:
-            partial.unlink()
-            raise ModelUnavailableError(
-                f"Assembled {spec.filename} has SHA-256 {actual}, expected {spec.sha256}; "
-                "reinstall the model part packages."
-            )
-        partial.replace(target)
-    stat = target.stat()
-    note.write_text(json.dumps({"sha256": spec.sha256, "size": stat.st_size, "mtime": stat.st_mtime}))
-    return target
-
-
 def load_chat_model(settings: Settings) -> Any | None:
     """The LangChain chat model named by ``settings.llm``; ``None`` for ``extractive``."""
     name = settings.llm.strip()
@@ -135,7 +68,7 @@ def load_chat_model(settings: Settings) -> Any | None:
             raise UserError(f"No GGUF file at {path}.")
         return _llama_cpp(path, settings, 0.0)
     if provider == "ollama" and model:
-        module = _optional("langchain_ollama", "ollama")
+        module = optional_module("langchain_ollama", "ollama")
         return module.ChatOllama(
             model=model,
             base_url=settings.ollama_base_url,
@@ -143,31 +76,21 @@ def load_chat_model(settings: Settings) -> Any | None:
             num_predict=settings.max_answer_tokens,
         )
     if provider == "openai" and model:
-        module = _optional("langchain_openai", "openai")
-        if not os.environ.get("OPENAI_API_KEY") and not settings.openai_base_url:
-            raise UserError("Set OPENAI_API_KEY (and RAG_OPENAI_BASE_URL for a compatible server).")
+        module = optional_module("langchain_openai", "openai")
         return module.ChatOpenAI(
             model=model,
             base_url=settings.openai_base_url,
             temperature=0,
             max_tokens=settings.max_answer_tokens,
-            api_key=os.environ.get("OPENAI_API_KEY", "not-needed"),
+            api_key=openai_api_key(settings),
         )
     raise UserError(f"Unknown --llm {name!r}; use one of: {', '.join(BACKENDS)}.")
 
 
-SECRET_VARIABLES = ("OPENAI_API_KEY",)
-
-
 def backend_failure(settings: Settings, exc: Exception) -> ModelUnavailableError:
     """A clear error for a chat backend that failed mid-question, with any API key blanked out."""
-    reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-    for variable in SECRET_VARIABLES:
-        secret = os.environ.get(variable)
-        if secret:
-            reason = reason.replace(secret, "***")
     return ModelUnavailableError(
-        f"The chat model ({settings.llm}) did not answer ({reason}). Check that it is running "
+        f"The chat model ({settings.llm}) did not answer ({failure_reason(exc)}). Check that it is running "
         "and reachable, or use --llm local."
     )
 
@@ -364,13 +287,6 @@ def _prefix_tokens(client: Any, prefix: tuple[BaseMessage, ...]) -> list[int]:
         tokens = os.path.commonprefix([prompt_tokens("A"), prompt_tokens("B")])
     _PREFIX_TOKENS[client] = (prefix, tokens)
     return tokens
-
-
-def _optional(module: str, extra: str) -> Any:
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise ModelUnavailableError(f"This backend needs {module}: pip install 'newsrag[{extra}]'.") from exc
 
 
 def _llama_cpp(path: Path, settings: Settings, rope_freq_base: float) -> LlamaCppChat:

@@ -7,7 +7,8 @@ cites, and a question the article does not answer must be refused.
 import pytest
 
 from rag.cite import SUPPORT_THRESHOLD, support
-from rag.llm import SMALL_MODEL, assemble_packaged_model
+from rag.llm import SMALL_MODEL
+from rag.packaged import assemble_packaged_model
 from rag.pipeline import Assistant
 
 pytestmark = pytest.mark.llm
