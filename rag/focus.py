@@ -71,7 +71,7 @@ def rank_sentences(
     ]
     if not spans:
         return []
-    question_vector = embedder.encode([question])[0]
+    question_vector = embedder.encode_query(question)
     similarity = embedder.encode_cached([text for *_, text in spans]) @ question_vector
     query_terms = set(content_terms(question))
     overlap = np.array([len(query_terms & set(content_terms(text))) / max(len(query_terms), 1) for *_, text in spans])

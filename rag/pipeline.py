@@ -204,6 +204,11 @@ class Assistant:
         self.settings = settings
         self.embedder = embedder or Embedder.from_settings(settings)
         self.index = index or Index(settings, self.embedder)
+        self.sentence_embedder = (
+            self.embedder
+            if settings.sentence_embedding_model == self.embedder.name
+            else Embedder.from_settings(settings, settings.sentence_embedding_model)
+        )
         if chat_model != "load":
             self.__dict__["chat_model"] = chat_model
         self._lock = threading.Lock()
@@ -332,7 +337,7 @@ class Assistant:
         ranked = rank_sentences(
             turn.standalone,
             turn.passages,
-            self.embedder,
+            self.sentence_embedder,
             timeliness,
             self.settings.sentence_time_weight,
             out_of_time(turn.standalone, turn.passages, turn.frame, self.retriever.weights),

@@ -131,7 +131,7 @@ def hybrid_search(
     ``where`` clause and BM25 the same filter as a mask.
     """
     index.ensure_bm25()
-    embedding = index.embedder.encode([query])[0]
+    embedding = index.embedder.encode_query(query)
     allowed = index.allowed(filters)
     dense = index.dense_search(embedding, candidate_k, filters, allowed)
     lexical = index.bm25.search(query, candidate_k, allowed)

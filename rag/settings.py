@@ -50,7 +50,17 @@ class Settings(BaseSettings):
 
     embedding_model: str = Field(
         "packaged:all-MiniLM-L6-v2",
-        description="'packaged:all-MiniLM-L6-v2', a Hugging Face model name or a local folder.",
+        description=(
+            "Embeds the chunks and the search: 'packaged:all-MiniLM-L6-v2', 'packaged:nomic-embed-text-v1.5', "
+            "a sentence-transformers name or folder, gguf:PATH, ollama:MODEL or openai:MODEL."
+        ),
+    )
+    sentence_embedding_model: str = Field(
+        "packaged:all-MiniLM-L6-v2",
+        description=(
+            "Ranks the sentences of the retrieved passages for each question (the same kinds of name). "
+            "It embeds ~50 sentences per question, and the ranking's weights were tuned with MiniLM."
+        ),
     )
     embedding_backend: str = Field(
         "onnx-int8",

@@ -156,7 +156,7 @@ def test_an_index_stored_before_days_gets_them_at_the_next_ingest_without_embedd
 )
 def test_filtered_dense_search_equals_chromas_own_where(time_index, filters):
     time_index.ensure_bm25()
-    query = time_index.embedder.encode(["Who won the prize?"])[0]
+    query = time_index.embedder.encode_query("Who won the prize?")
     ours = time_index.dense_search(query, 5, filters, time_index.allowed(filters))
     chromas = time_index._nearest(query, 5, time_index.where(filters))
     assert [i for i, _ in ours] == [i for i, _ in chromas]
@@ -172,7 +172,7 @@ def test_exact_search_over_stored_embeddings_equals_chromas_where(time_index, fi
     monkeypatch.setattr(rag.index, "MIN_OVERFETCH_SHARE", 2.0)
     time_index.ensure_bm25()
     assert time_index.bm25.vectors is not None and time_index.bm25.vectors.shape[0] == time_index.count()
-    query = time_index.embedder.encode(["Who won the prize?"])[0]
+    query = time_index.embedder.encode_query("Who won the prize?")
     ours = time_index.dense_search(query, 5, filters, time_index.allowed(filters))
     chromas = time_index._nearest(query, 5, time_index.where(filters))
     assert [i for i, _ in ours] == [i for i, _ in chromas]
