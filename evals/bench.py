@@ -10,6 +10,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import resource
 import tempfile
 import time
@@ -35,6 +36,7 @@ RESULTS = ROOT / "evals" / "results"
 SEED_SUITE = ROOT / "evals" / "suites" / "seed.jsonl"
 SQUAD = DATA / "squad2-dev-sample.json"
 COLLECTIONS = ("bbc-news-1249.csv", "india-news-233.csv")
+NOMIC = "packaged:nomic-embed-text-v1.5"
 
 
 def news_rows(name: str) -> list[str]:
@@ -177,25 +179,30 @@ def hit_at_k(embedder: Embedder, settings: Settings, corpus: Path, cases: list[C
 
 
 def bench_backends(settings: Settings, scratch: Path) -> None:
-    """Throughput and retrieval quality of the embedding backends: torch, ONNX, int8 ONNX."""
+    """Throughput and retrieval quality of the embedding backends: MiniLM by torch, ONNX and int8
+    ONNX, and the packaged nomic-embed-text by llama.cpp (needs the ``nomic`` extra)."""
     texts = [
         c.text
         for i, t in enumerate(news_rows(COLLECTIONS[0])[:200])
         for c in chunk(clean(Article(str(i), "x.txt", t)), settings.chunk_size, settings.chunk_overlap)
     ][:1500]
     seed_cases, squad_cases = load_jsonl(SEED_SUITE), load_squad(SQUAD, scratch / "squad-corpus")
+    minilm = settings.embedding_model
     rows = []
-    for backend in ("torch", "onnx", "onnx-int8"):
-        embedder = Embedder.from_settings(settings.model_copy(update={"embedding_backend": backend}))
+    for model, backend in [(minilm, "torch"), (minilm, "onnx"), (minilm, "onnx-int8"), (NOMIC, "")]:
+        update = {"embedding_model": model} | ({"embedding_backend": backend} if backend else {})
+        embedder = Embedder.from_settings(settings.model_copy(update=update))
         embedder.encode(texts[:32])
         began = time.perf_counter()
         embedder.encode(texts)
         rate = len(texts) / (time.perf_counter() - began)
-        seed = hit_at_k(embedder, settings, ROOT / "corpus", seed_cases, scratch / f"seed-{backend}")
-        squad = hit_at_k(embedder, settings, scratch / "squad-corpus", squad_cases, scratch / f"squad-{backend}")
+        folder = re.sub(r"[^A-Za-z0-9.-]+", "_", f"{model}-{embedder.backend}")
+        seed = hit_at_k(embedder, settings, ROOT / "corpus", seed_cases, scratch / f"seed-{folder}")
+        squad = hit_at_k(embedder, settings, scratch / "squad-corpus", squad_cases, scratch / f"squad-{folder}")
         rows.append(
             {
-                "backend": backend,
+                "model": model,
+                "backend": embedder.backend,
                 "chunks_per_s": round(rate, 1),
                 "seed_hit_at_k": round(seed, 1),
                 "squad_hit_at_k": round(squad, 1),
