@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import numpy as np
 import pytest
@@ -20,6 +19,7 @@ from rag.errors import ModelUnavailableError, UserError
 from rag.index import Index
 from rag.pipeline import Assistant
 from rag.types import Filters
+from tests.loopback import send, serving
 
 QUESTION = "Which militias were struck?"
 ANSWER = "Kata’ib Hezbollah"
@@ -77,12 +77,7 @@ class EmbeddingServer(BaseHTTPRequestHandler):
                 ],
                 "usage": {"prompt_tokens": 1, "total_tokens": 1},
             }
-        data = json.dumps(payload).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send(self, json.dumps(payload).encode())
 
     def log_message(self, *args):
         pass
@@ -92,12 +87,9 @@ class EmbeddingServer(BaseHTTPRequestHandler):
 def embedding_server(embedder, monkeypatch):
     EmbeddingServer.embedder = embedder
     EmbeddingServer.requests = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), EmbeddingServer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(EmbeddingServer) as url:
+        yield url
 
 
 @pytest.mark.parametrize("provider", ["openai", "ollama"])

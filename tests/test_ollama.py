@@ -5,12 +5,12 @@ grounded.
 """
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from rag.pipeline import Assistant
+from tests.loopback import send, serving
 
 
 class ScriptedOllama(BaseHTTPRequestHandler):
@@ -44,12 +44,7 @@ class ScriptedOllama(BaseHTTPRequestHandler):
         )
         if not body.get("stream", True):
             lines = [{**lines[-1], "message": {"role": "assistant", "content": text}}]
-        payload = "".join(json.dumps(line) + "\n" for line in lines).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/x-ndjson")
-        self.send_header("content-length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        send(self, "".join(json.dumps(line) + "\n" for line in lines).encode(), "application/x-ndjson")
 
     def log_message(self, *args):
         pass
@@ -58,11 +53,8 @@ class ScriptedOllama(BaseHTTPRequestHandler):
 @pytest.fixture
 def ollama_server():
     ScriptedOllama.requests = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), ScriptedOllama)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(ScriptedOllama) as url:
+        yield url
 
 
 def assistant_for(index, base_url, *replies):

@@ -5,12 +5,12 @@ supported answer is cited, an invented one is withheld, and its own refusal is h
 """
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from rag.pipeline import Assistant
+from tests.loopback import send, serving
 
 
 class ScriptedChat(BaseHTTPRequestHandler):
@@ -46,11 +46,7 @@ class ScriptedChat(BaseHTTPRequestHandler):
                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
             }
         ).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        send(self, payload)
 
     def log_message(self, *args):
         pass
@@ -58,11 +54,9 @@ class ScriptedChat(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def openai_server(monkeypatch):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), ScriptedChat)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
+    with serving(ScriptedChat) as url:
+        yield f"{url}/v1"
 
 
 def assistant_for(index, base_url, *replies):
